@@ -23,8 +23,9 @@ from typing import NamedTuple
 
 from eth_account import Account
 
-from energy_grid.chain.client import GridClient, MeterReading, anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.cli.script_client import client_or_exit
+from energy_grid.contracts.client import GridClient, MeterReading
 from energy_grid.domain.units import INTERVAL_SECONDS
 
 RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")

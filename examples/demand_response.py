@@ -24,8 +24,9 @@ from typing import TypeVar
 
 from eth_account import Account
 
-from energy_grid.chain.client import GridClient, GridError, MeterReading, anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.cli.script_client import client_or_exit
+from energy_grid.contracts.client import GridClient, GridError, MeterReading
 from energy_grid.deploy.system import LOCAL_FAUCET_WHOLE_UNITS
 from energy_grid.domain.demand_response import interval_readings
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, interval_of

@@ -20,8 +20,9 @@ from typing import TypeVar
 
 from eth_account.signers.local import LocalAccount
 
-from energy_grid.chain.client import GridClient, GridError, anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.cli.script_client import client_or_exit
+from energy_grid.contracts.client import GridClient, GridError
 from energy_grid.contracts.structs import LoadReport, StabilityMetrics
 from energy_grid.domain.pricing import dynamic_price
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 
-from energy_grid.chain.client import GridError, MeterReading, anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.cli.script_client import client_or_exit
+from energy_grid.contracts.client import GridError, MeterReading
 
 RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
 MIN_READING_INTERVAL_S = 60

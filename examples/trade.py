@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 import sys
 
-from energy_grid.chain.client import BUY, SELL, GridError, anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.cli.script_client import client_or_exit
+from energy_grid.contracts.client import BUY, SELL, GridError
 
 RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
 PRICE_PER_KWH = 220_000  # PaymentToken base units (6 decimals): 0.22 per kWh

@@ -35,8 +35,8 @@ from energy_grid.bench.signed_readings import bench_signed_readings
 from energy_grid.bench.simulation import SCALE_HOUSEHOLDS, add_scale_to_report, add_to_report, bench_simulation
 from energy_grid.bench.standing_orders import bench_standing_orders
 from energy_grid.bench.zones import bench_full_book, bench_zones
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.manifest import build_manifest
+from energy_grid.contracts.client import GridClient
 from energy_grid.deploy.system import LOCAL_OPERATOR_REGION, deploy_system, list_project_sources, setup_local_roles
 
 list_project_sources(project)

@@ -34,10 +34,10 @@ from rich.progress import (
 from web3 import Web3
 
 from energy_grid.chain.anvil import start_anvil
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.manifest import build_manifest, manifest_path, write_manifest
 from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.report import console, heading, print_table
+from energy_grid.contracts.client import GridClient
 from energy_grid.deploy.system import DeploymentSettings, deploy_system, fund_local_accounts, list_project_sources, setup_local_roles
 from energy_grid.simulation.driver import (
     SITE_UTC_OFFSET_MINUTES,

@@ -35,7 +35,7 @@ from web3.exceptions import TimeExhausted
 
 from energy_grid.api import ServiceSettings
 from energy_grid.chain import anvil
-from energy_grid.chain.client import anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.jsonrpc import KeptAliveConnection
 from energy_grid.chain.manifest import build_manifest, write_manifest
 from energy_grid.deploy.system import deploy_energy_auction, deploy_system, fund_local_accounts, list_project_sources, setup_local_roles

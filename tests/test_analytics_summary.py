@@ -21,9 +21,10 @@ from fastapi.testclient import TestClient
 from web3 import Web3
 
 from energy_grid.api import create_app
-from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.manifest import read_manifest
 from energy_grid.cli.report_html import NO_FORECAST
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.enums import LoadStatus, ZoneRole
 from energy_grid.domain.units import INTERVAL_SECONDS, format_cents, format_kwh, interval_power_w
 from energy_grid.forecast.metrics import coverage, exceeded, skill

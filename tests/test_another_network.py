@@ -18,10 +18,11 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.anvil import anvil_node
-from energy_grid.chain.client import GridClient, MeterReading, anvil_account
 from energy_grid.chain.manifest import read_manifest
 from energy_grid.contracts.base import Transactor
+from energy_grid.contracts.client import GridClient, MeterReading
 from energy_grid.deploy.evm import REQUIRED_EVM, require_cancun
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
 from energy_grid.api.app import API_PREFIX
-from energy_grid.chain.client import BUY, SELL, GridClient, MeterReading, anvil_account
+from energy_grid.chain.accounts import anvil_account
+from energy_grid.contracts.client import BUY, SELL, GridClient, MeterReading
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.services.runtime import MetricsServer, ServiceMetrics
 

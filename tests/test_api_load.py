@@ -28,9 +28,10 @@ import httpx
 import pytest
 from eth_account import Account
 
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.anvil import free_port
-from energy_grid.chain.client import GridClient, anvil_account
-from energy_grid.chain.sender import TransactionSender, prepare
+from energy_grid.contracts.client import GridClient
+from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.domain.enums import OrderType
 from energy_grid.signing.orders import SignedOrder, sign_market_approval, sign_order, sign_permit
 

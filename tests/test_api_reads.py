@@ -11,7 +11,8 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
-from energy_grid.chain.client import SELL, GridClient, MeterReading, anvil_account
+from energy_grid.chain.accounts import anvil_account
+from energy_grid.contracts.client import SELL, GridClient, MeterReading
 from energy_grid.contracts.zones import NO_LIMIT
 from energy_grid.domain.demand_response import interval_readings
 from energy_grid.domain.enums import ZoneRole

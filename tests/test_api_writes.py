@@ -28,8 +28,7 @@ from web3 import Web3
 
 from energy_grid.api import create_app
 from energy_grid.api.settings import RelayLimits
-from energy_grid.chain.accounts import AccountError
-from energy_grid.chain.client import anvil_account
+from energy_grid.chain.accounts import AccountError, anvil_account
 from energy_grid.cli import cli
 from energy_grid.cli.serve_commands import build_service_settings
 from energy_grid.domain.enums import ActionType, LoadStatus, OrderStatus

@@ -30,13 +30,14 @@ from energy_grid.chain.accounts import (
     AccountError,
     AccountSource,
     DevAccountRefused,
+    anvil_account,
     load_account,
 )
 from energy_grid.chain.anvil import anvil_node, free_port
-from energy_grid.chain.client import BUY, GridClient, MeterReading, anvil_account
 from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.cli import chain_commands, cli
 from energy_grid.cli.output import kwh_fmt, labelled, per_kw_fmt, price_fmt, split_unit, time_fmt
+from energy_grid.contracts.client import BUY, GridClient, MeterReading
 from energy_grid.contracts.structs import StandingOrder
 from energy_grid.deploy.system import LOCAL_FAUCET_WHOLE_UNITS, deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.domain.demand_response import interval_readings

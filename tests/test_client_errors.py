@@ -17,7 +17,6 @@ from eth_account import Account
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
-from energy_grid.chain.client import GridClient, MeterReading
 from energy_grid.chain.errors import (
     ChainMismatchError,
     ContractRevertError,
@@ -35,6 +34,7 @@ from energy_grid.chain.manifest import build_manifest, read_manifest, write_mani
 from energy_grid.cli.records import record
 from energy_grid.contracts import CONTRACT_CLASSES
 from energy_grid.contracts.base import snake_case
+from energy_grid.contracts.client import GridClient, MeterReading
 from energy_grid.contracts.governance import OperationState, ProposalState
 from energy_grid.contracts.structs import SOLIDITY_STRUCTS, DemandResponseEvent
 from energy_grid.deploy.system import deploy_system, fund_local_accounts

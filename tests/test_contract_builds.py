@@ -8,9 +8,9 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.errors import ContractRevertError, InvalidInputError
 from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.contracts.client import GridClient
 from energy_grid.deploy.system import deploy_system, fund_local_accounts
 
 CASH = 1_000_000  # payment base units

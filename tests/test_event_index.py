@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from web3 import Web3
 
-from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.manifest import abi_of
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.enums import ZoneRole
 from energy_grid.index import EventIndex, Follower, IndexedRange, queries
 from energy_grid.index import follower as follower_module

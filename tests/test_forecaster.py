@@ -25,7 +25,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from energy_grid.api.services.served_forecasts import served_forecasts
-from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.accounts import anvil_account
+from energy_grid.contracts.client import GridClient
 from energy_grid.contracts.zones import NO_LIMIT, LinkLimitsKW
 from energy_grid.domain.demand_response import day_loading_forecast
 from energy_grid.domain.link_limits import LIMIT_STEP_KW, headroom_kw, limit_runs

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.accounts import anvil_account
+from energy_grid.contracts.client import GridClient
 
 from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
 from support.mosquitto import MQTT_CHAIN_ID, MQTT_GATEWAY_USER, MQTT_METERS

@@ -24,9 +24,10 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.fees import FeePolicy
 from energy_grid.chain.jsonrpc import RequestFailed
+from energy_grid.contracts.client import GridClient
 from energy_grid.services.gateway import submitter as submitter_module
 from energy_grid.services.gateway.chain_view import ChainView
 from energy_grid.services.gateway.messages import MAX_MESSAGE_BYTES, readings_topic

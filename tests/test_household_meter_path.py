@@ -36,9 +36,10 @@ import pytest
 from playwright.sync_api import Browser, expect
 from web3 import Web3
 
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.anvil import LOCAL_HOST
-from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.cli.constants import RPC_URL_ENV
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import format_kwh
 from energy_grid.live.chain import Pace
 from energy_grid.live.ready import ReadyMarker

@@ -1,20 +1,26 @@
-"""No import cycle inside the `energy_grid` package.
+"""No import cycle inside the `energy_grid` package, and its packages in layers: each imports only the
+packages below it in the order docs/python-client.md declares (and the README's layout repeats).
 
 The graph is built from the source, without importing anything: every `import` and `from ...
 import` statement counts, at module level, inside a function, or under `if TYPE_CHECKING:` (which
 never runs, but is an arrow a reader follows all the same). A cycle means two modules can only be
 read together; the test names each circle it finds by one of its shortest cycles and every module
-in it.
+in it. An import against the layers is named by its module and the package it reaches up to.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 PACKAGE = "energy_grid"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / PACKAGE
+LAYERS_DOC = PACKAGE_DIR.parent / "docs" / "python-client.md"
+README = PACKAGE_DIR.parent / "README.md"
+# A package's line in a layout block: two spaces, its folder, then its description.
+PACKAGE_LINE = re.compile(r"^  (\w+)/\s")
 
 
 def module_files() -> dict[str, Path]:
@@ -140,3 +146,48 @@ def test_no_import_cycle() -> None:
     # Each circle by one of its shortest cycles and every module it takes in.
     report = "\n".join(f"{' -> '.join(one_cycle(graph, c))} (all of: {', '.join(c)})" for c in circles)
     assert not circles, f"{len(circles)} import circle(s) in {PACKAGE}:\n{report}"
+
+
+def declared_layers(text: str) -> list[str]:
+    """The packages of the first `energy_grid/` layout block in `text`, from the top down: its lines
+    of two spaces and a folder, until the block's first line that is neither such a line nor a
+    continuation of one."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("energy_grid/"))
+    packages = []
+    for line in lines[start + 1 :]:
+        if match := PACKAGE_LINE.match(line):
+            packages.append(match.group(1))
+        elif not line.startswith("   "):
+            break
+    return packages
+
+
+def package_of(module: str) -> str | None:
+    """The package of the layers a module is in (None for the package's root)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+def test_the_declared_layers_name_every_package_once_and_the_readme_repeats_them() -> None:
+    layers = declared_layers(LAYERS_DOC.read_text())
+    folders = {path.parent.name for path in PACKAGE_DIR.glob("*/__init__.py")}
+    assert len(layers) == len(set(layers)), layers
+    assert set(layers) == folders, f"declared but missing: {set(layers) - folders}; not declared: {folders - set(layers)}"
+    assert declared_layers(README.read_text()) == layers
+    assert declared_layers("energy_grid/  x\n  top/  a\n        more of a\n  bottom/  b\nscripts/  c\n") == ["top", "bottom"]
+
+
+def test_each_package_imports_only_packages_below_it() -> None:
+    layers = declared_layers(LAYERS_DOC.read_text())
+    rank = {package: len(layers) - position for position, package in enumerate(layers)}  # the bottom is 1
+    upward = []
+    for module, targets in sorted(import_graph().items()):
+        source = package_of(module)
+        for target in sorted(targets):
+            reached = package_of(target)
+            if source is None or reached is None or reached == source:
+                continue
+            if rank[reached] > rank[source]:
+                upward.append(f"{module} imports {target} ({reached}/ is above {source}/)")
+    assert not upward, f"{len(upward)} import(s) against the layers of docs/python-client.md:\n" + "\n".join(upward)

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from energy_grid.api import create_app
-from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.accounts import anvil_account
+from energy_grid.contracts.client import GridClient
 from energy_grid.contracts.forecasts import QuantileForecast
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.index import EventIndex, Follower

@@ -19,7 +19,8 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from energy_grid.chain.client import GridClient, MeterReading, anvil_account
+from energy_grid.chain.accounts import anvil_account
+from energy_grid.contracts.client import GridClient, MeterReading
 from energy_grid.services import ingest
 from energy_grid.services.ingest import IngestError, ingest_csv, parse_timestamp, read_rows
 

@@ -22,8 +22,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.anvil import free_port
-from energy_grid.chain.client import BUY, SELL, GridClient, MeterReading, anvil_account
+from energy_grid.contracts.client import BUY, SELL, GridClient, MeterReading
 from energy_grid.domain.auction import AuctionOrder, clear_market
 from energy_grid.domain.enums import ClearingStage
 from energy_grid.domain.units import ZERO_ADDRESS

@@ -11,7 +11,8 @@ import shutil
 
 import pytest
 
-from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.accounts import anvil_account
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import transformer_load_kw
 from energy_grid.live.audit import audit_community
 from energy_grid.live.community import LiveCommunity, LiveSetUpError, feeder_operators, live_config, set_up_community

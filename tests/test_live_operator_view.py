@@ -28,9 +28,10 @@ from playwright.sync_api import Page, expect
 
 from energy_grid.api.app import create_app
 from energy_grid.api.settings import ServiceSettings
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.anvil import AnvilNode
-from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.cli.live_status import market_text
+from energy_grid.contracts.client import GridClient
 from energy_grid.contracts.market import ClearedMarket
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.live.chain import Pace

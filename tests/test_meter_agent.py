@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from eth_keys.datatypes import PrivateKey
 
-from energy_grid.chain.client import anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.cli import cli
 from energy_grid.services.gateway.messages import (
     MessageCode,

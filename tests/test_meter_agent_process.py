@@ -14,7 +14,8 @@ import sys
 import pytest
 from test_gateway_process import start_gateway
 
-from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.accounts import anvil_account
+from energy_grid.contracts.client import GridClient
 from energy_grid.services.gateway.messages import clock_topic, parse_clock
 from energy_grid.services.mqtt import BROKER_PASSWORD_ENV
 

@@ -24,10 +24,10 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from energy_grid.chain.accounts import AccountError, create_keystore
+from energy_grid.chain.accounts import AccountError, anvil_account, create_keystore
 from energy_grid.chain.anvil import DEFAULT_CHAIN_ID
-from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.contracts.client import GridClient
 from energy_grid.deploy.system import deploy_system, setup_local_roles
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.live.stack import GATEWAY_USER, RunFolder, program_commands, supervisord_config, write_run_folder

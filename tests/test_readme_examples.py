@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from web3 import Web3
 
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.anvil import AnvilNode, anvil_node
-from energy_grid.chain.client import anvil_account
 from energy_grid.chain.manifest import read_manifest
 from energy_grid.simulation.run_state import SITE_UTC_OFFSET_MINUTES
 

@@ -1,4 +1,4 @@
-"""The bulk sender: its own signing (energy_grid.chain.sender.DynamicFeeTransaction) is byte for byte the
+"""The bulk sender: its own signing (energy_grid.contracts.sender.DynamicFeeTransaction) is byte for byte the
 transaction eth-account signs from the same fields, its encoding of word arrays (prepare_word_arrays)
 byte for byte eth-abi's, and mining by hand it sends large batches and
 gives the node back as it found it. The sender on a chain runs in every simulation test
@@ -17,9 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.anvil import start_anvil
-from energy_grid.chain.client import GridError, anvil_account
-from energy_grid.chain.sender import MANUAL_BLOCK_GAS_LIMIT, DynamicFeeTransaction, TransactionSender, prepare, prepare_word_arrays
+from energy_grid.contracts.client import GridError
+from energy_grid.contracts.sender import MANUAL_BLOCK_GAS_LIMIT, DynamicFeeTransaction, TransactionSender, prepare, prepare_word_arrays
 
 UINT64 = st.integers(0, 2**64 - 1)
 UINT256 = st.integers(0, 2**256 - 1)

@@ -22,7 +22,7 @@ import sys
 
 import pytest
 
-from energy_grid.chain.client import GridClient
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.simulation.driver import SimulationConfig, run_simulation
 from energy_grid.simulation.run_state import REGION_ID

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.manifest import read_manifest
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import INTERVAL_SECONDS, format_kwh
 from energy_grid.index.vault_balances import rebuild_vault_balances
 from energy_grid.simulation.driver import SITE_UTC_OFFSET_MINUTES, SimulationConfig, run_simulation

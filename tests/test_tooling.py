@@ -18,7 +18,7 @@ import pytest
 
 from energy_grid.bench.core import GasReport
 from energy_grid.chain.anvil import LOCAL_HOST, PortInUseError, port_is_free, start_anvil
-from energy_grid.chain.client import GridError
+from energy_grid.contracts.client import GridError
 from energy_grid.domain.units import day_of, format_cents, format_kwh, format_money, interval_of, kwh
 from energy_grid.tour.community import Prosumer, demo_community, household_power_w, pv_power_w
 

@@ -11,9 +11,9 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from web3 import Web3
 
-from energy_grid.chain.client import BUY, GridClient, MeterReading
 from energy_grid.chain.errors import ContractRevertError, InvalidInputError
 from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.contracts.client import BUY, GridClient, MeterReading
 from energy_grid.contracts.smart_meter import MAX_STANDING_CAP_WH, MAX_STANDING_ORDER_NONCE, SettledStandingOrder
 from energy_grid.contracts.structs import StandingOrder
 from energy_grid.contracts.vault import VaultBalances

@@ -20,16 +20,17 @@ from typing import Any
 
 import pytest
 
-from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.events import EventDecoder
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, transformer_load_kw
 from energy_grid.live.audit import audit_community
 from energy_grid.live.community import LiveCommunity, LiveSetUpError
 from energy_grid.live.series import read_series
 from energy_grid.live.stack import LOAD_READING_DELAY_S
+from energy_grid.live.virtual_meters import DEADLINE_MARGIN_S, VirtualMeters, VirtualMetersError
 from energy_grid.services.gateway.messages import answer_topic, verify_signature
 from energy_grid.services.mqtt import BROKER_PASSWORD_ENV
-from energy_grid.services.virtual_meters import DEADLINE_MARGIN_S, VirtualMeters, VirtualMetersError
 from energy_grid.signing.readings import SignedReading, reading_digest
 from energy_grid.simulation.driver import community_config
 from energy_grid.simulation.ledger import SimulationImbalance

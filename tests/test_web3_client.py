@@ -11,17 +11,10 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from energy_grid.chain.client import (
-    BUY,
-    SELL,
-    GridClient,
-    GridError,
-    MeterReading,
-    describe_revert,
-)
 from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.contracts import CONTRACT_CLASSES
 from energy_grid.contracts.carbon import IssuedCredits
+from energy_grid.contracts.client import BUY, SELL, GridClient, GridError, MeterReading, describe_revert
 from energy_grid.contracts.market import PriceLevel
 from energy_grid.deploy.system import (
     LOCAL_OPERATOR_REGION,
@@ -486,7 +479,8 @@ def test_a_script_using_the_client_never_imports_ape(client, tmp_path, networks)
     )
     script = f"""
 import sys
-from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.accounts import anvil_account
+from energy_grid.contracts.client import GridClient
 grid = GridClient.from_manifest({str(path)!r}, {networks.provider.uri!r})
 assert grid.energy_token.decimals() == 3
 grid.payment_token.approve(anvil_account(4), grid.trading.address, 5)

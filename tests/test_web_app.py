@@ -26,7 +26,8 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
 from energy_grid.api.app import create_app
-from energy_grid.chain.client import SELL, anvil_account
+from energy_grid.chain.accounts import anvil_account
+from energy_grid.contracts.client import SELL
 from energy_grid.deploy.system import fund_local_accounts
 from energy_grid.domain.units import format_kwh
 from energy_grid.services.keeper import run_keeper

@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 
 from energy_grid.api.app import create_app
 from energy_grid.api.settings import ServiceSettings
-from energy_grid.chain.client import anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.domain.enums import ZoneRole
 from energy_grid.domain.units import format_kwh, format_money
 from energy_grid.simulation.driver import SimulationConfig, run_simulation

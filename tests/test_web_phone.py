@@ -23,7 +23,7 @@ from eth_account import Account
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from energy_grid.chain.client import anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.domain.auction_words import PriceGrid, off_grid_text, standing_off_grid_text
 from energy_grid.domain.units import format_kwh, format_money
 from energy_grid.web import STATIC_DIR, VIEWS

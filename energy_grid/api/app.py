@@ -17,9 +17,9 @@ from energy_grid.api.relay import Relay
 from energy_grid.api.services.trading import read_token_info
 from energy_grid.api.settings import ServiceSettings
 from energy_grid.api.sponsor import RelayBudget
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.manifest import read_manifest
-from energy_grid.chain.sender import TransactionSender
+from energy_grid.contracts.client import GridClient
+from energy_grid.contracts.sender import TransactionSender
 from energy_grid.index import EventIndex, Follower
 from energy_grid.web import mount_web
 

@@ -23,8 +23,8 @@ from energy_grid.api.relay import Relay
 from energy_grid.api.settings import ServiceSettings
 from energy_grid.api.sponsor import RelayBudget, Sponsor
 from energy_grid.api.write_models import checksum_address
-from energy_grid.chain.client import GridClient
-from energy_grid.chain.sender import TransactionSender
+from energy_grid.contracts.client import GridClient
+from energy_grid.contracts.sender import TransactionSender
 from energy_grid.index import EventIndex, Follower
 
 TokenInfo = tuple[str, str, int]  # name, symbol, decimals

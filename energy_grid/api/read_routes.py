@@ -17,7 +17,7 @@ from energy_grid.api.problems import ApiProblem
 from energy_grid.api.services import analytics
 from energy_grid.api.services.index import index_status as index_progress
 from energy_grid.api.services.served_forecasts import served_forecasts
-from energy_grid.chain.client import GridClient
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 from energy_grid.index import forecasts, queries
 from energy_grid.index.queries import PageRequest

@@ -22,11 +22,11 @@ from hexbytes import HexBytes
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
-from energy_grid.chain.client import GridClient
-from energy_grid.chain.dry_run import dry_run
 from energy_grid.chain.errors import GridError, NodeUnreachableError, TransactionRevertedError
 from energy_grid.contracts.base import CONNECTION_ERRORS
-from energy_grid.signing.drafts import refusal
+from energy_grid.contracts.client import GridClient
+from energy_grid.contracts.dry_run import dry_run
+from energy_grid.wallet.drafts import refusal
 
 RECEIPT_TIMEOUT_S = 120
 RECEIPT_POLL_S = 0.005

@@ -36,9 +36,9 @@ from energy_grid.api.problems import ApiProblem
 from energy_grid.api.quota import Clock, Limit, QuotaExceeded, Quotas
 from energy_grid.api.relay import Relay
 from energy_grid.api.settings import ServiceSettings
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.errors import GridError
 from energy_grid.contracts.base import CONNECTION_ERRORS
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import SECONDS_PER_HOUR
 from energy_grid.services.runtime import Metrics
 

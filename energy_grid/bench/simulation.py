@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from energy_grid.bench.core import GasReport
-from energy_grid.chain.client import GridClient
+from energy_grid.contracts.client import GridClient
 from energy_grid.simulation.driver import SimulationConfig, run_simulation
 
 BENCH_HOUSEHOLDS = 100

@@ -21,13 +21,21 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from energy_grid.chain.client import GridError, anvil_account
+from energy_grid.chain.errors import GridError
 
 PRIVATE_KEY_ENV = "ENERGY_GRID_PRIVATE_KEY"
 KEYSTORE_PASSWORD_ENV = "ENERGY_GRID_KEYSTORE_PASSWORD"
 DEV_CHAIN_ID = 31337  # anvil's default chain id: the only chain where its public dev keys are accepted
 DEV_ACCOUNT_COUNT = 10  # anvil's default number of funded dev accounts
 PRIVATE_FILE_MODE = 0o600
+# Anvil's public development mnemonic: its accounts exist only on local chains.
+ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
+
+
+def anvil_account(index: int) -> LocalAccount:
+    """Anvil's dev account `index`, derived from its public mnemonic (local chains only)."""
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
 
 def write_private_file(path: Path, content: str) -> None:

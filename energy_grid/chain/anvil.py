@@ -30,7 +30,7 @@ from pathlib import Path
 
 import requests
 
-from energy_grid.chain.client import GridError
+from energy_grid.chain.errors import GridError
 
 START_TIMEOUT_SECONDS = 30.0
 POLL_SECONDS = 0.05

@@ -8,7 +8,6 @@ from typing import Any
 import click
 from rich.table import Table
 
-from energy_grid.chain.client import GridError
 from energy_grid.cli.output import (
     Column,
     Formatter,
@@ -24,6 +23,7 @@ from energy_grid.cli.output import (
 from energy_grid.cli.params import ADDRESS, DECIMAL, MegawattsParam, to_base_units
 from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, pass_session
+from energy_grid.contracts.client import GridError
 
 MAX_EVENT_DURATION_S = 86_400
 

@@ -19,10 +19,10 @@ import requests
 from web3 import Web3
 
 from energy_grid.chain.anvil import LOCAL_HOST
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.errors import GridError
 from energy_grid.cli.output import Column, emit, kwh_fmt, price_fmt, rows_table, time_fmt
 from energy_grid.cli.session import CliError, Session, SetUpError, pass_session
+from energy_grid.contracts.client import GridClient
 from energy_grid.live.community import live_run_file_for, load_community
 from energy_grid.live.ready import read_ready_marker
 from energy_grid.live.stack import (

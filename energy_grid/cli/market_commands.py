@@ -7,15 +7,15 @@ from typing import Any
 
 import click
 
-from energy_grid.chain.client import BUY, SELL
 from energy_grid.cli.output import Column, emit, kwh_fmt, money_fmt, price_fmt, record_table, rows_table, time_fmt
 from energy_grid.cli.params import ADDRESS, DECIMAL, energy_wh, to_base_units
 from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, SetUpError, pass_session
+from energy_grid.contracts.client import BUY, SELL
 from energy_grid.contracts.structs import OrderInfo
 from energy_grid.domain.enums import OrderStatus, OrderType
 from energy_grid.domain.orders import escrow_amount, is_live
-from energy_grid.signing.drafts import escrow_needs
+from energy_grid.wallet.drafts import escrow_needs
 
 SIDES = {"buy": BUY, "sell": SELL}
 EXPIRED = "EXPIRED"  # an ACTIVE order past its expiry: it trades no more, its escrow awaits release or cancel

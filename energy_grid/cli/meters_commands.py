@@ -1,6 +1,6 @@
 """Meters: `meters register|submit|ingest|history` (SmartMeter), `meters forecast` (a meter's next day,
 forecast on the household's own machine) and `meters emulate` (the live
-community's virtual meters, energy_grid.services.virtual_meters)."""
+community's virtual meters, energy_grid.live.virtual_meters)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from typing import Any
 import click
 
 from energy_grid.chain.accounts import KEYSTORE_PASSWORD_ENV
-from energy_grid.chain.client import MeterReading
 from energy_grid.cli.output import Column, emit, emit_json, kw_fmt, kwh, kwh_fmt, record_table, rows_table, time_fmt
 from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.records import record
 from energy_grid.cli.reporter_commands import WEATHER, community_holidays, weather_source
 from energy_grid.cli.session import CliError, Session, SetUpError, pass_session
+from energy_grid.contracts.client import MeterReading
 from energy_grid.domain.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, INTERVALS_PER_DAY, VOLTAGE_NOMINAL_PER_MILLE
 from energy_grid.services.broker import BrokerConfigError
 from energy_grid.services.ingest import ingest_csv
@@ -288,9 +288,9 @@ def emulate(
     or SIGINT or SIGTERM."""
     # The model's stack (numpy, pandapower) loads only for this command.
     from energy_grid.live.community import live_run_file_for, load_community  # noqa: PLC0415
+    from energy_grid.live.virtual_meters import serve_virtual_meters  # noqa: PLC0415
     from energy_grid.services.mqtt import BrokerSettings  # noqa: PLC0415
     from energy_grid.services.runtime import ServiceError, configure_logging  # noqa: PLC0415
-    from energy_grid.services.virtual_meters import serve_virtual_meters  # noqa: PLC0415
 
     configure_logging(log_level)
     try:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.errors import ChainMismatchError, ManifestError, NodeUnreachableError
+from energy_grid.contracts.client import GridClient
 
 SET_UP_EXIT_STATUS = 2  # as the command line's for a missing set-up step
 

@@ -31,8 +31,14 @@ import click
 from eth_account.signers.local import LocalAccount
 
 from energy_grid.api.settings import RelayLimits, ServiceSettings
-from energy_grid.chain.accounts import DEV_CHAIN_ID, AccountError, account_from_private_key, unlock_keystore, write_private_file
-from energy_grid.chain.client import anvil_account
+from energy_grid.chain.accounts import (
+    DEV_CHAIN_ID,
+    AccountError,
+    account_from_private_key,
+    anvil_account,
+    unlock_keystore,
+    write_private_file,
+)
 from energy_grid.cli.params import DecimalParam, kwh_to_wh
 from energy_grid.cli.session import CliError, Session, pass_session
 from energy_grid.domain.units import WH_PER_KWH

@@ -18,12 +18,12 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from energy_grid.chain.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefused, load_account
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.errors import ContractRevertError, ManifestError, describe_decoded, shown
 from energy_grid.chain.jsonrpc import NodeProvider
 from energy_grid.chain.manifest import manifest_path, read_manifest
 from energy_grid.cli.constants import RPC_URL_ENV
 from energy_grid.cli.output import kwh_fmt, money_fmt
+from energy_grid.contracts.client import GridClient
 from energy_grid.contracts.tokens import ERC20
 from energy_grid.domain.units import MAX_UINT256
 

@@ -1,6 +1,6 @@
 """One typed class per deployed contract, on plain web3.py and eth-account (no ape at run time).
 
-`energy_grid.chain.client.GridClient` builds them all from a deployment manifest:
+`energy_grid.contracts.client.GridClient` builds them all from a deployment manifest:
 
     grid = GridClient.from_manifest("deployments/31337.json", "http://127.0.0.1:8545")
     order_id = grid.trading.create_order(trader, 1_000, 220_000, expiry, OrderType.SELL)

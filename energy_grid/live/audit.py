@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import time
 
-from energy_grid.chain.client import GridClient
-from energy_grid.chain.sender import TransactionSender, prepare
+from energy_grid.contracts.client import GridClient
+from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.live.community import LiveCommunity, LiveSetUpError
 from energy_grid.live.series import read_series
 from energy_grid.live.stack import LOAD_READING_DELAY_S

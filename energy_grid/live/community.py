@@ -18,7 +18,7 @@ feeder's transformer rating in a first load report by that operator, and the liv
 reports each feeder's load signed by the same keys (`feeder_operators`).
 
 The run file is the simulation's RunRecord (its parameters, households, seed and days among them,
-the day D, the block the run began at): what the virtual meters (energy_grid.services.virtual_meters)
+the day D, the block the run began at): what the virtual meters (energy_grid.live.virtual_meters)
 read to build the same households, and what the live audit reads the chain from.
 
 Idempotent: called again with the same parameters on the same chain, it finds the set-up complete
@@ -37,8 +37,8 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from energy_grid.chain.accounts import DEV_CHAIN_ID
-from energy_grid.chain.client import GridClient, GridError
-from energy_grid.chain.sender import TransactionSender, prepare
+from energy_grid.contracts.client import GridClient, GridError
+from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.live.stack import energy_grid_shell
 from energy_grid.simulation.agents import demand_response_members, derived_account
 from energy_grid.simulation.driver import SimulationRun, community_config, recorded_run, run_state

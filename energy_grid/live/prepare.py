@@ -22,9 +22,9 @@ import requests
 from web3 import Web3
 
 from energy_grid.chain.anvil import state_dump_begun_after
-from energy_grid.chain.client import check_on_chain
 from energy_grid.chain.errors import ChainMismatchError, ManifestError
 from energy_grid.chain.manifest import read_manifest
+from energy_grid.contracts.client import check_on_chain
 from energy_grid.live.chain import DEFAULT_STATE_INTERVAL_S
 from energy_grid.live.ready import ReadyMarker, read_ready_marker
 from energy_grid.live.stack import energy_grid_command

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.events import EventDecoder, first_block_at
-from energy_grid.chain.sender import TransactionSender, prepare
+from energy_grid.contracts.client import GridClient
+from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.live.community import LiveCommunity
 from energy_grid.live.series import read_series

@@ -37,9 +37,9 @@ from tqdm import tqdm  # type: ignore[import-untyped]
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
-from energy_grid.chain.client import GridClient, GridError, MeterReading
-from energy_grid.chain.dry_run import dry_run
 from energy_grid.chain.errors import ContractRevertError
+from energy_grid.contracts.client import GridClient, GridError, MeterReading
+from energy_grid.contracts.dry_run import dry_run
 from energy_grid.domain.units import (
     FREQUENCY_NOMINAL_MILLIHZ,
     VOLTAGE_NOMINAL_PER_MILLE,

@@ -40,7 +40,7 @@ from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 from web3.logs import DISCARD
 
-from energy_grid.chain.client import GridClient
+from energy_grid.contracts.client import GridClient
 from energy_grid.contracts.zones import ONE_TRANSACTION_CLEAR_GAS, needs_steps
 from energy_grid.domain.enums import ClearingStage
 from energy_grid.services.order_book import OrderBook, plan_matches

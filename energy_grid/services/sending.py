@@ -15,9 +15,9 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
-from energy_grid.chain.client import GridClient, GridError
-from energy_grid.chain.dry_run import dry_run
 from energy_grid.chain.errors import ContractRevertError
+from energy_grid.contracts.client import GridClient, GridError
+from energy_grid.contracts.dry_run import dry_run
 
 
 @dataclass(frozen=True)

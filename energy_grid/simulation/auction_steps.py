@@ -9,7 +9,7 @@ reads the auction's price grid and the base price once, when the run is built.
 
 from __future__ import annotations
 
-from energy_grid.chain.sender import prepare
+from energy_grid.contracts.sender import prepare
 from energy_grid.simulation.agents import PriceGrid, standing_limits
 from energy_grid.simulation.run_state import (
     GAS_CLEAR,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from energy_grid.chain.sender import prepare
+from energy_grid.contracts.sender import prepare
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.simulation.gateway import MeterGateway, Reading
 from energy_grid.simulation.model import IntervalResult

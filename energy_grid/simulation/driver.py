@@ -81,9 +81,10 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from energy_grid.chain.client import GridClient, GridError, anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.manifest import hash_hex
-from energy_grid.chain.sender import TransactionSender
+from energy_grid.contracts.client import GridClient, GridError
+from energy_grid.contracts.sender import TransactionSender
 from energy_grid.domain.pricing import dynamic_price
 from energy_grid.simulation.agents import demand_response_members, derived_account
 from energy_grid.simulation.auction_steps import Auction

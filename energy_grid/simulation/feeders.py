@@ -31,8 +31,8 @@ from collections.abc import Sequence
 
 from web3.exceptions import ContractCustomError
 
-from energy_grid.chain.client import GridError
-from energy_grid.chain.sender import prepare
+from energy_grid.contracts.client import GridError
+from energy_grid.contracts.sender import prepare
 from energy_grid.domain.demand_response import day_loading_forecast
 from energy_grid.domain.link_limits import headroom_kw, limit_runs
 from energy_grid.domain.units import INTERVALS_PER_DAY

@@ -16,7 +16,7 @@ this object calls them at their place in the interval.
 
 from __future__ import annotations
 
-from energy_grid.chain.sender import prepare
+from energy_grid.contracts.sender import prepare
 from energy_grid.domain.units import INTERVALS_PER_DAY
 from energy_grid.simulation.auction_steps import Auction
 from energy_grid.simulation.demand_events import DemandResponse

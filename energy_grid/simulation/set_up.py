@@ -12,10 +12,10 @@ from __future__ import annotations
 from eth_utils import function_signature_to_4byte_selector
 from web3 import Web3
 
-from energy_grid.chain.client import GridError
 from energy_grid.chain.events import EventDecoder, address_topic
 from energy_grid.chain.jsonrpc import RequestFailed
-from energy_grid.chain.sender import prepare
+from energy_grid.contracts.client import GridError
+from energy_grid.contracts.sender import prepare
 from energy_grid.domain.units import ZERO_ADDRESS
 from energy_grid.simulation.feeders import Feeders
 from energy_grid.simulation.run_state import (

@@ -16,8 +16,8 @@ from web3 import Web3
 
 from energy_grid.chain import anvil
 from energy_grid.chain.anvil import free_port, state_dump_begun_after
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.contracts.client import GridClient
 from energy_grid.deploy.system import System, deploy_system
 
 

@@ -11,7 +11,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
-from energy_grid.chain.client import BUY, SELL, GridClient, MeterReading, anvil_account
+from energy_grid.chain.accounts import anvil_account
+from energy_grid.contracts.client import BUY, SELL, GridClient, MeterReading
 from energy_grid.contracts.forecasts import QuantileForecast
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.index import EventIndex

@@ -16,12 +16,12 @@ from paho.mqtt.client import Client, MQTTMessage
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from energy_grid.chain.anvil import AnvilNode
-from energy_grid.chain.client import GridClient
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.live.community import LiveCommunity, SetUpResult, set_up_community
+from energy_grid.live.virtual_meters import VirtualMeters, answers_subscriptions
 from energy_grid.services.gateway.messages import parse_reading
 from energy_grid.services.mqtt import BrokerSettings, MqttLink
-from energy_grid.services.virtual_meters import VirtualMeters, answers_subscriptions
 from energy_grid.signing.readings import SignedReading
 
 from support.mosquitto import MQTT_CHAIN_ID, MQTT_FLEET_USER, MQTT_GATEWAY_USER, Broker

@@ -28,8 +28,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.anvil import DEFAULT_CHAIN_ID, LOCAL_HOST, free_port
-from energy_grid.chain.client import anvil_account
 from energy_grid.services.broker import acl_text, mosquitto_config, mosquitto_program, write_password_file
 
 START_TIMEOUT_SECONDS = 30.0

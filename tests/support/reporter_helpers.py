@@ -13,8 +13,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from energy_grid.chain.client import GridClient, MeterReading, anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.manifest import build_manifest, write_manifest
+from energy_grid.contracts.client import GridClient, MeterReading
 from energy_grid.deploy.system import LOCAL_OPERATOR_REGION, deploy_system, setup_local_roles
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
 

@@ -11,8 +11,8 @@ from typing import Any
 from web3 import Web3
 
 from energy_grid.chain.anvil import AnvilNode, start_anvil
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.manifest import build_manifest, write_manifest
+from energy_grid.contracts.client import GridClient
 from energy_grid.deploy.system import DeploymentSettings, deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.simulation.driver import SITE_UTC_OFFSET_MINUTES
 

@@ -14,8 +14,9 @@ from playwright.sync_api import Browser, expect
 from web3 import Web3
 
 from energy_grid.api.app import create_app
-from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.manifest import read_manifest
+from energy_grid.contracts.client import GridClient
 from energy_grid.services.runtime import MetricsServer, ServiceMetrics
 
 from support.service_helpers import serve_in_thread

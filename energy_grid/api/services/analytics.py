@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from energy_grid.api import schemas
-from energy_grid.chain.client import GridClient
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.index import analytics
 from energy_grid.index.analytics import Summary, Terms

@@ -19,14 +19,14 @@ from energy_grid.api.relay import tx_hash_of
 from energy_grid.api.services.vault import send_with_market_approval
 from energy_grid.api.sponsor import ORDER_BELOW_MINIMUM, Sponsor
 from energy_grid.api.write_models import split_signature
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.errors import ContractRevertError
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.auction_words import PriceGrid, escrow_shortfall_text, escrow_text, off_grid_text
 from energy_grid.domain.orders import escrow_amount
 from energy_grid.domain.units import format_kwh
-from energy_grid.signing import drafts
 from energy_grid.signing.auction import SignedAuctionOrder, auction_order_typed_data
 from energy_grid.signing.orders import market_approval_typed_data
+from energy_grid.wallet import drafts
 
 # The refusals of a trial order that only a missing approval or a short balance causes: answered with
 # the approval to sign, or with InsufficientVaultBalance, which says what is short.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from energy_grid.api import schemas
-from energy_grid.chain.client import GridClient
+from energy_grid.contracts.client import GridClient
 from energy_grid.index import EventIndex, Follower
 
 log = logging.getLogger(__name__)

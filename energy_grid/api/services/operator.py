@@ -11,8 +11,8 @@ from energy_grid.api import schemas
 from energy_grid.api.problems import ApiProblem, answering
 from energy_grid.api.relay import Relay, tx_hash_of
 from energy_grid.api.write_models import BalancingRequest, DemandResponseRequest, EmergencyRequest, LoadRequest
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.errors import ContractRevertError
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.enums import ActionType, LoadStatus
 
 # The demand-response budget is pulled from the operator: approving it is the one extra step.

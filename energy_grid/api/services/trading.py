@@ -12,12 +12,12 @@ from energy_grid.api.services.vault import send_with_market_approval
 from energy_grid.api.settings import ServiceSettings
 from energy_grid.api.sponsor import Sponsor
 from energy_grid.api.write_models import CancelDraft, OrderDraft, RelayCancel, RelayOrder, RelayReading, split_signature
-from energy_grid.chain.client import GridClient
-from energy_grid.chain.sender import TransactionSender, prepare
+from energy_grid.contracts.client import GridClient
+from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.domain.enums import OrderType
-from energy_grid.signing import drafts
 from energy_grid.signing.orders import SignedOrder
 from energy_grid.signing.readings import SignedReading
+from energy_grid.wallet import drafts
 
 
 def read_token_info(client: GridClient) -> dict[str, TokenInfo]:

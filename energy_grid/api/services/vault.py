@@ -29,18 +29,18 @@ from energy_grid.api.write_models import (
     VaultWithdrawalDraft,
     split_signature,
 )
-from energy_grid.chain.client import SELL, GridClient
 from energy_grid.chain.errors import ContractRevertError
-from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.contracts.base import decode_struct
+from energy_grid.contracts.client import SELL, GridClient
+from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.contracts.structs import OrderInfo
 from energy_grid.domain.auction_words import PriceGrid, standing_off_grid_text
 from energy_grid.domain.orders import standing_locked
 from energy_grid.domain.units import format_kwh, format_money
 from energy_grid.index import queries
 from energy_grid.index.queries import PageRequest
-from energy_grid.signing import drafts
 from energy_grid.signing.vault import StandingLimits, signature_bytes
+from energy_grid.wallet import drafts
 
 
 async def send_with_market_approval(

@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.events import EventDecoder
-from energy_grid.chain.sender import TransactionSender
+from energy_grid.contracts.client import GridClient
+from energy_grid.contracts.sender import TransactionSender
 from energy_grid.live.soak.chain_facts import ChainFacts
 from energy_grid.live.soak.monitor import Observed, ReadingKey
 from energy_grid.services.gateway.messages import Rejected, parse_reading, readings_topic

@@ -26,9 +26,9 @@ from typing import Any
 from hexbytes import HexBytes
 from web3 import Web3
 
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.events import EventDecoder, address_topic, first_block_at
-from energy_grid.chain.sender import TransactionSender
+from energy_grid.contracts.client import GridClient
+from energy_grid.contracts.sender import TransactionSender
 from energy_grid.domain.units import INTERVAL_SECONDS
 
 TOPIC_CHUNK = 200  # meters a log query asks for at once

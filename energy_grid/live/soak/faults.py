@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 
 import psutil
 
-from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.accounts import anvil_account
+from energy_grid.contracts.client import GridClient
 from energy_grid.live.stack import CHAIN_PROGRAM, PROGRAM_RUNNING, RunFolder, program_pid, program_states, supervisorctl
 
 log = logging.getLogger("energy_grid.live.soak")

@@ -30,10 +30,11 @@ from typing import Any
 import psutil
 from eth_keys.datatypes import PrivateKey
 
+from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.anvil import LOCAL_HOST
-from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.errors import GridError
-from energy_grid.chain.sender import TransactionSender, prepare
+from energy_grid.contracts.client import GridClient
+from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.live.audit import audit_community
 from energy_grid.live.chain import DEFAULT_BLOCK_TIME_S, DEFAULT_STATE_INTERVAL_S, Pace

@@ -17,8 +17,8 @@ from typing import Any
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
-from energy_grid.chain.client import GridClient, GridError
-from energy_grid.chain.sender import TransactionSender, prepare
+from energy_grid.contracts.client import GridClient, GridError
+from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.contracts.structs import MeterReading
 from energy_grid.services.gateway.messages import MeterView
 from energy_grid.services.gateway.store import ReadingState, ReadingStore

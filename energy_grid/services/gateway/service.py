@@ -43,9 +43,9 @@ import paho.mqtt.client as mqtt
 from eth_account.signers.local import LocalAccount
 from prometheus_client import Counter, Gauge, Histogram
 
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.fees import FeePolicy
 from energy_grid.contracts.base import CONNECTION_ERRORS
+from energy_grid.contracts.client import GridClient
 from energy_grid.services.gateway.chain_view import ChainView
 from energy_grid.services.gateway.messages import (
     MessageCode,

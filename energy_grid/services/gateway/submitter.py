@@ -37,11 +37,11 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PrivateKey
 
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.errors import DecodedError, decode_error
 from energy_grid.chain.fees import FeePolicy, Fees
 from energy_grid.chain.jsonrpc import RequestFailed
-from energy_grid.chain.sender import DynamicFeeTransaction, TransactionSender, prepare
+from energy_grid.contracts.client import GridClient
+from energy_grid.contracts.sender import DynamicFeeTransaction, TransactionSender, prepare
 from energy_grid.services.gateway.store import ReadingStore, StoredTransaction
 from energy_grid.services.runtime import ChainHead
 from energy_grid.signing.readings import SignedReading

@@ -43,8 +43,8 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.logs import DISCARD
 
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.events import EventDecoder
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.demand_response import BASELINE_DAYS, ForecastSource, centred_window, day_loading_forecast
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY, interval_of
 from energy_grid.services.reporters.region import RegionMeters, transformer_rating_kva

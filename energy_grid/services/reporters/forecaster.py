@@ -81,9 +81,9 @@ import numpy as np
 from eth_account.signers.local import LocalAccount
 from numpy.typing import NDArray
 
-from energy_grid.chain.client import GridClient, GridError
-from energy_grid.chain.sender import TransactionSender, prepare
+from energy_grid.contracts.client import GridClient, GridError
 from energy_grid.contracts.forecasts import MAX_TALLY_BATCH, QuantileForecast
+from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.contracts.structs import ForecastScore
 from energy_grid.contracts.zones import MAX_LIMIT_PERIODS
 from energy_grid.domain.demand_response import BASELINE_DAYS, ForecastSource, day_loading_forecast

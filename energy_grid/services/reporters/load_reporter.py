@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from eth_account.signers.local import LocalAccount
 
-from energy_grid.chain.client import GridClient
+from energy_grid.contracts.client import GridClient
 from energy_grid.services.reporters.region import RegionMeters, transformer_rating_kva
 from energy_grid.services.reporters.schedule import (
     DEFAULT_READING_DELAY_S,

@@ -34,7 +34,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from energy_grid.chain.client import GridError
+from energy_grid.contracts.client import GridError
 from energy_grid.services.ingest import parse_timestamp
 from energy_grid.services.reporters.observations import GridSample, Observation, WeatherSample
 

@@ -34,7 +34,7 @@ from typing import Protocol
 from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
-from energy_grid.chain.client import GridClient
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.services.reporters.observations import GridSample, Observation
 from energy_grid.services.reporters.observations_file import ObservationFile

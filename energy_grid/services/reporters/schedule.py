@@ -18,8 +18,8 @@ from typing import Any
 
 from web3 import Web3
 
-from energy_grid.chain.client import GridClient
 from energy_grid.chain.events import EventDecoder, address_topic
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import INTERVAL_SECONDS, interval_of
 
 LOG_CHUNK_BLOCKS = 10_000  # blocks per eth_getLogs request (public nodes cap the range)

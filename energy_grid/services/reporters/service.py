@@ -26,7 +26,7 @@ from eth_account.signers.local import LocalAccount
 from prometheus_client import Counter
 from web3.types import TxReceipt
 
-from energy_grid.chain.client import GridClient, GridError
+from energy_grid.contracts.client import GridClient, GridError
 from energy_grid.services.runtime import ChainClock, ChainHead, MetricsServer, ServiceMetrics, stop_on_signals
 from energy_grid.services.sending import send_checked
 

@@ -13,7 +13,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3.exceptions import ContractCustomError, ContractLogicError
 
-from energy_grid.chain.client import GridClient
+from energy_grid.contracts.client import GridClient
 from energy_grid.chain.errors import ContractRevertError, TransactionRevertedError
 
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from web3.contract.contract import ContractFunction
 
-from energy_grid.chain.client import GridClient
-from energy_grid.chain.dry_run import dry_run
 from energy_grid.chain.errors import ContractRevertError, GridError, NodeUnreachableError
 from energy_grid.contracts.base import CONNECTION_ERRORS
+from energy_grid.contracts.client import GridClient
+from energy_grid.contracts.dry_run import dry_run
 from energy_grid.contracts.tokens import ERC20
 from energy_grid.domain.enums import OrderType
 from energy_grid.domain.orders import escrow_amount

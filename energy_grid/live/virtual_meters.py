@@ -62,9 +62,9 @@ from typing import Any
 from eth_keys.datatypes import PrivateKey
 
 from energy_grid.chain.accounts import DEV_CHAIN_ID
-from energy_grid.chain.client import GridClient, GridError
 from energy_grid.chain.events import EventDecoder
-from energy_grid.chain.sender import TransactionSender, prepare
+from energy_grid.contracts.client import GridClient, GridError
+from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.live.community import LiveCommunity
 from energy_grid.live.series import append_figures, read_series
 from energy_grid.services.gateway.messages import TOPIC_ROOT, MessageCode, reading_message, readings_topic

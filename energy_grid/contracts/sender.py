@@ -54,7 +54,7 @@ from eth_utils.abi import (
 from web3 import Web3
 from web3.contract import Contract
 
-from energy_grid.chain.client import GridClient, GridError
+from energy_grid.contracts.client import GridClient, GridError
 from energy_grid.chain.jsonrpc import JsonRpcError, KeptAliveConnection, RequestFailed, call_batch
 
 GWEI = 10**9

@@ -70,8 +70,6 @@ from energy_grid.domain.auction import Clearing, clear_market
 from energy_grid.domain.enums import LoadStatus, OrderType
 from energy_grid.domain.units import MAX_UINT256
 
-# Anvil's public development mnemonic: its accounts exist only on local chains.
-ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 # Chainlink's published ABI of a price feed, from the npm package `make` installs: a consumer
 # written for a Chainlink feed reads PriceOracle through it unchanged.
 CHAINLINK_AGGREGATOR_V3_ABI = (
@@ -121,11 +119,6 @@ def check_on_chain(w3: Web3, manifest: dict[str, Any], source: str = "the manife
     if not marked:
         raise AnotherDeploymentError(source, rpc_url, manifest["startBlock"])
     return chain_id
-
-
-def anvil_account(index: int) -> LocalAccount:
-    Account.enable_unaudited_hdwallet_features()
-    return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
 
 # The contracts every deployment has; the others (zones, stepped clearing, governance) are optional.
@@ -403,7 +396,6 @@ __all__ = [
     "NodeUnreachableError",
     "PlacedOrder",
     "TransactionRevertedError",
-    "anvil_account",
     "check_on_chain",
     "describe_revert",
 ]
