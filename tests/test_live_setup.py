@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from energy_grid.chain.accounts import AccountSource
 from energy_grid.cli.live_setup import setup
 from energy_grid.cli.session import Session
+from energy_grid.community.grid import LowVoltageGrid
 from energy_grid.live.community import LiveSetUpError, check_local_chain, load_community, set_up_community
 from energy_grid.simulation.agents import derived_account
-from energy_grid.simulation.grid import LowVoltageGrid
 from energy_grid.simulation.run_state import BASELINE_DAYS, REGION_ID, RunRecord
 
 from support.live_helpers import LIVE_HOUSEHOLDS, LIVE_SEED, set_up_node

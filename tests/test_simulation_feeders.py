@@ -18,11 +18,11 @@ import dataclasses
 
 import pytest
 
+from energy_grid.community.flex import FlexSettings, expected_tariff_per_kwh
+from energy_grid.community.model import CommunityModel
 from energy_grid.domain.link_limits import LIMIT_STEP_KW
 from energy_grid.simulation.driver import SimulationConfig, community_config, run_actors, run_simulation
 from energy_grid.simulation.feeders import link_limits_kw
-from energy_grid.simulation.flex import FlexSettings, expected_tariff_per_kwh
-from energy_grid.simulation.model import CommunityModel
 from energy_grid.simulation.report import blind_comparison, blind_comparison_rows
 from energy_grid.simulation.run_state import BASELINE_DAYS, REGION_ID, RunRecord
 

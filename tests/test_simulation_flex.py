@@ -1,4 +1,4 @@
-"""Flexible load (energy_grid.simulation.flex): the zone's price forecast, the car chargers' plans
+"""Flexible load (energy_grid.community.flex): the zone's price forecast, the car chargers' plans
 and the batteries' grid charging, as pure functions and in the model on a copper plate (no chain)."""
 
 from __future__ import annotations
@@ -8,11 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from energy_grid.domain.demand_response import LoadingForecast, day_loading_forecast
-from energy_grid.domain.link_limits import headroom_kw, limit_runs
-from energy_grid.domain.units import INTERVALS_PER_DAY
-from energy_grid.simulation.battery import Battery, BatterySpec
-from energy_grid.simulation.flex import (
+from energy_grid.community.battery import Battery, BatterySpec
+from energy_grid.community.flex import (
     EV_PRICE_BAND_BPS,
     PRICE_HOLD_INTERVALS,
     ClearedPrice,
@@ -24,9 +21,12 @@ from energy_grid.simulation.flex import (
     price_forecast_per_kwh,
     stored_need_wh,
 )
-from energy_grid.simulation.households import ev_sessions
-from energy_grid.simulation.metering import split_interval
-from energy_grid.simulation.model import CommunityConfig, CommunityModel, IntervalResult
+from energy_grid.community.households import ev_sessions
+from energy_grid.community.metering import split_interval
+from energy_grid.community.model import CommunityConfig, CommunityModel, IntervalResult
+from energy_grid.domain.demand_response import LoadingForecast, day_loading_forecast
+from energy_grid.domain.link_limits import headroom_kw, limit_runs
+from energy_grid.domain.units import INTERVALS_PER_DAY
 
 BASE = 200_000  # PaymentToken base units per kWh
 RATING_KW = 100

@@ -1,4 +1,4 @@
-"""What a household consumes (energy_grid.simulation.households): holidays on H0's Sunday profile,
+"""What a household consumes (energy_grid.community.households): holidays on H0's Sunday profile,
 heat pumps that follow the temperature, behaviour that lasts (AR(1) noise, days away), appliances'
 bursts, the annual energy kept, and a day's figures whatever day a run starts from.
 
@@ -14,10 +14,9 @@ import numpy as np
 import pytest
 from dateutil.easter import easter
 
-from energy_grid.domain.units import INTERVALS_PER_DAY
-from energy_grid.simulation import HouseholdDraw, HouseholdSpec, draw_households, load_typical_year
-from energy_grid.simulation.holidays import easter_sunday, public_holidays
-from energy_grid.simulation.households import (
+from energy_grid.community import HouseholdDraw, HouseholdSpec, draw_households, load_typical_year
+from energy_grid.community.holidays import easter_sunday, public_holidays
+from energy_grid.community.households import (
     APPLIANCE_POWER_W,
     APPLIANCE_SHARE,
     AWAY_LEVEL,
@@ -31,7 +30,8 @@ from energy_grid.simulation.households import (
     household_load_w,
     log_ar1_noise,
 )
-from energy_grid.simulation.weather import interval_temperature_c
+from energy_grid.community.weather import interval_temperature_c
+from energy_grid.domain.units import INTERVALS_PER_DAY
 
 YEAR = 2025
 DAYS = 365

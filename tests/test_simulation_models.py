@@ -14,8 +14,7 @@ import random
 import numpy as np
 import pytest
 
-from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVALS_PER_DAY
-from energy_grid.simulation import (
+from energy_grid.community import (
     FEEDER_BUS_STRIDE,
     NETWORKS,
     Battery,
@@ -37,7 +36,8 @@ from energy_grid.simulation import (
     split_interval,
     weather_window,
 )
-from energy_grid.simulation.grid import LOAD_POWER_FACTOR
+from energy_grid.community.grid import LOAD_POWER_FACTOR
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVALS_PER_DAY
 
 HOURS_PER_INTERVAL = 0.25
 

@@ -21,11 +21,11 @@ from eth_account import Account
 
 from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.manifest import read_manifest
+from energy_grid.community.grid import LowVoltageGrid
 from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import INTERVAL_SECONDS, format_kwh
 from energy_grid.index.vault_balances import rebuild_vault_balances
 from energy_grid.simulation.driver import SITE_UTC_OFFSET_MINUTES, SimulationConfig, run_simulation
-from energy_grid.simulation.grid import LowVoltageGrid
 from energy_grid.simulation.ledger import SimulationResult
 from energy_grid.simulation.report import PLOTS, summary_rows, write_report, zone_hours, zone_label
 from energy_grid.simulation.run_state import REGION_ID

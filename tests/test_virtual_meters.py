@@ -22,6 +22,7 @@ import pytest
 
 from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.events import EventDecoder
+from energy_grid.community.model import CommunityModel, IntervalResult
 from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, transformer_load_kw
 from energy_grid.live.audit import audit_community
@@ -34,7 +35,6 @@ from energy_grid.services.mqtt import BROKER_PASSWORD_ENV
 from energy_grid.signing.readings import SignedReading, reading_digest
 from energy_grid.simulation.driver import community_config
 from energy_grid.simulation.ledger import SimulationImbalance
-from energy_grid.simulation.model import CommunityModel, IntervalResult
 from energy_grid.simulation.run_state import BASELINE_DAYS, REGION_ID, RunState
 
 from support.anvil_node import wait_until

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from energy_grid.community.model import CommunityConfig, CommunityModel
+from energy_grid.community.weather import load_typical_year, weather_window
+from energy_grid.community.weather_forecast import forecast_weather
 from energy_grid.services.reporters.weather_model import weather_forecast_at
-from energy_grid.simulation.model import CommunityConfig, CommunityModel
-from energy_grid.simulation.weather import load_typical_year, weather_window
-from energy_grid.simulation.weather_forecast import forecast_weather
 
 
 def test_the_weather_forecast_is_unbiased_wrong_by_about_a_fifth_and_dark_at_night():

@@ -42,15 +42,15 @@ import click
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from energy_grid.community.holidays import public_holidays
+from energy_grid.community.model import HOURS_PER_INTERVAL, CommunityConfig, CommunityModel
+from energy_grid.community.weather_forecast import forecast_weather
 from energy_grid.domain.units import INTERVALS_PER_DAY
 from energy_grid.forecast.backtest import Backtest, backtest_day_ahead
 from energy_grid.forecast.day_ahead import HOUR_AHEAD, day_ahead_horizons, windows
 from energy_grid.forecast.features import RECENT_DAYS, features, known_day
 from energy_grid.forecast.metrics import daily_energy_error, mae
 from energy_grid.forecast.model import QuantileForecaster
-from energy_grid.simulation.holidays import public_holidays
-from energy_grid.simulation.model import HOURS_PER_INTERVAL, CommunityConfig, CommunityModel
-from energy_grid.simulation.weather_forecast import forecast_weather
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 

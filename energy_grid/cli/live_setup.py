@@ -27,9 +27,9 @@ import click
 from energy_grid.cli.output import Column, emit, record_table, rows_table
 from energy_grid.cli.reporter_commands import READING_DELAY, RETRAIN_DAYS, community_holidays, dr_options, weather_source
 from energy_grid.cli.session import CliError, Session, pass_session
+from energy_grid.community.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
 from energy_grid.live.audit import audit_community
 from energy_grid.live.community import feeder_operators, live_run_file_for, load_community, set_up_community
-from energy_grid.simulation.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
 from energy_grid.simulation.report import summary_rows
 
 RUN_FILE_HELP = "The live community's run file; default deployments/<chainId>.live.json beside the manifest."

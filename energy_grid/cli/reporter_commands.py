@@ -201,7 +201,7 @@ def weather_source(choice: str) -> WeatherSource | None:
 
 def community_holidays(years: range) -> list[date]:
     """The public holidays the simulated households keep (their load takes the Sunday profile on them)."""
-    from energy_grid.simulation.holidays import public_holidays  # noqa: PLC0415
+    from energy_grid.community.holidays import public_holidays  # noqa: PLC0415
 
     return [day for year in years for day in public_holidays(year)]
 

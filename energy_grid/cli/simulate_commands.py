@@ -10,8 +10,8 @@ import click
 from energy_grid.cli.output import Column, emit, rows_table
 from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.session import Session, pass_session
+from energy_grid.community.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
 from energy_grid.simulation.driver import SimulationConfig, run_file_for, run_simulation
-from energy_grid.simulation.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
 from energy_grid.simulation.report import export_sentence, owned_household_sentence, summary_rows, write_report
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 
+from energy_grid.community.model import CommunityModel
 from energy_grid.contracts.client import GridClient
 from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.live.community import LiveCommunity, LiveSetUpError
@@ -24,7 +25,6 @@ from energy_grid.live.series import read_series
 from energy_grid.live.stack import LOAD_READING_DELAY_S
 from energy_grid.simulation.driver import community_config, run_state
 from energy_grid.simulation.ledger import SimulationResult, audit
-from energy_grid.simulation.model import CommunityModel
 
 
 def audit_community(client: GridClient, community: LiveCommunity) -> SimulationResult:

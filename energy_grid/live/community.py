@@ -37,13 +37,13 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from energy_grid.chain.accounts import DEV_CHAIN_ID
+from energy_grid.community.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
+from energy_grid.community.model import CommunityModel
 from energy_grid.contracts.client import GridClient, GridError
 from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.live.stack import energy_grid_shell
 from energy_grid.simulation.agents import demand_response_members, derived_account
 from energy_grid.simulation.driver import SimulationRun, community_config, recorded_run, run_state
-from energy_grid.simulation.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
-from energy_grid.simulation.model import CommunityModel
 from energy_grid.simulation.run_state import GAS_LOAD_REPORT, RunRecord, RunState, SimulationConfig
 
 ProgressCallback = Callable[[int, int, str], None]

@@ -63,6 +63,7 @@ from eth_keys.datatypes import PrivateKey
 
 from energy_grid.chain.accounts import DEV_CHAIN_ID
 from energy_grid.chain.events import EventDecoder
+from energy_grid.community.model import CommunityModel, IntervalResult
 from energy_grid.contracts.client import GridClient, GridError
 from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.live.community import LiveCommunity
@@ -75,7 +76,6 @@ from energy_grid.simulation.demand_events import DemandEvent, DemandResponse, fe
 from energy_grid.simulation.driver import community_config, interval_figures, run_state
 from energy_grid.simulation.gateway import MeterGateway
 from energy_grid.simulation.ledger import IntervalFigures
-from energy_grid.simulation.model import CommunityModel, IntervalResult
 from energy_grid.simulation.run_state import RunState
 
 PUBACK_TIMEOUT_S = 10.0

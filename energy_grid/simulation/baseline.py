@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from energy_grid.community.model import IntervalResult
 from energy_grid.contracts.sender import prepare
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.simulation.gateway import MeterGateway, Reading
-from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import GAS_REGISTER, SOLAR, RunState
 
 

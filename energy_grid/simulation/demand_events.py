@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from energy_grid.community.model import IntervalResult
 from energy_grid.contracts.client import GridError
 from energy_grid.contracts.sender import prepare
 from energy_grid.domain.demand_response import centred_window, day_loading_forecast
 from energy_grid.domain.units import INTERVALS_PER_DAY
-from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import (
     GAS_APPROVE,
     GAS_DISTRIBUTE,

@@ -83,6 +83,9 @@ from eth_account.signers.local import LocalAccount
 
 from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.manifest import hash_hex
+from energy_grid.community.flex import ClearedPrice, FlexSettings
+from energy_grid.community.grid import FEEDER_BUS_STRIDE
+from energy_grid.community.model import CommunityConfig, CommunityModel, IntervalResult
 from energy_grid.contracts.client import GridClient, GridError
 from energy_grid.contracts.sender import TransactionSender
 from energy_grid.domain.pricing import dynamic_price
@@ -92,12 +95,9 @@ from energy_grid.simulation.baseline import Baseline
 from energy_grid.simulation.chain_time import ChainCalendar, plan_day_start
 from energy_grid.simulation.demand_events import DemandResponse
 from energy_grid.simulation.feeders import Feeders
-from energy_grid.simulation.flex import ClearedPrice, FlexSettings
 from energy_grid.simulation.gateway import MeterGateway
-from energy_grid.simulation.grid import FEEDER_BUS_STRIDE
 from energy_grid.simulation.interval import Interval
 from energy_grid.simulation.ledger import IntervalFigures, SimulationResult, audit
-from energy_grid.simulation.model import CommunityConfig, CommunityModel, IntervalResult
 from energy_grid.simulation.run_state import (
     BASELINE_DAYS,
     SITE_UTC_OFFSET_MINUTES,

@@ -31,12 +31,12 @@ from collections.abc import Sequence
 
 from web3.exceptions import ContractCustomError
 
+from energy_grid.community.model import IntervalResult
 from energy_grid.contracts.client import GridError
 from energy_grid.contracts.sender import prepare
 from energy_grid.domain.demand_response import day_loading_forecast
 from energy_grid.domain.link_limits import headroom_kw, limit_runs
 from energy_grid.domain.units import INTERVALS_PER_DAY
-from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import GAS_LOAD_REPORT, GAS_REGISTER, GAS_ROLE, HOUSEHOLD_ETH, MIN_ETH, RunState
 
 GAS_LINK_LIMITS = 3_000_000  # setLinkLimits of up to 96 periods: 96 fresh slots

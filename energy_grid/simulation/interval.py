@@ -16,13 +16,13 @@ this object calls them at their place in the interval.
 
 from __future__ import annotations
 
+from energy_grid.community.model import IntervalResult
 from energy_grid.contracts.sender import prepare
 from energy_grid.domain.units import INTERVALS_PER_DAY
 from energy_grid.simulation.auction_steps import Auction
 from energy_grid.simulation.demand_events import DemandResponse
 from energy_grid.simulation.feeders import Feeders
 from energy_grid.simulation.gateway import MeterGateway
-from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import (
     GAS_GRID_STATUS,
     GAS_ISSUE_CREDITS,

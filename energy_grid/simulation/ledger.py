@@ -39,10 +39,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from energy_grid.chain.events import EventDecoder, address_topic, first_block_at
+from energy_grid.community.model import IntervalResult
 from energy_grid.contracts.client import GridError
 from energy_grid.contracts.sender import prepare
 from energy_grid.domain.units import ZERO_ADDRESS, transformer_load_kw
-from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import RunState
 
 BLOCKS_PER_REQUEST = 200  # eth_getBlockByNumber calls (transaction hashes only) a JSON-RPC batch

@@ -20,13 +20,13 @@ from web3 import Web3
 from web3.contract import Contract
 
 from energy_grid.chain.events import EventDecoder
+from energy_grid.community.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
+from energy_grid.community.model import DEFAULT_START_DAY_OF_YEAR
 from energy_grid.contracts.client import GridClient, GridError
 from energy_grid.contracts.sender import Call, TransactionSender
 from energy_grid.deploy.system import LOCAL_OPERATOR_REGION, LOCAL_UTC_OFFSET_MINUTES
 from energy_grid.domain.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
 from energy_grid.simulation.chain_time import ChainCalendar
-from energy_grid.simulation.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
-from energy_grid.simulation.model import DEFAULT_START_DAY_OF_YEAR
 
 # ---- Settings ----
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from energy_grid.simulation.weather import WeatherSample
+from energy_grid.community.weather import WeatherSample
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The live demo's weather: the simulation's typical year (energy_grid.simulation.weather) read at
+"""The live demo's weather: the simulation's typical year (energy_grid.community.weather) read at
 the chain's time.
 
 The chain's time is mapped to the model's by date and clock alone: the chain timestamp in the TMY
@@ -16,8 +16,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
-from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
-from energy_grid.simulation.weather import (
+from energy_grid.community.weather import (
     DAYS_PER_TMY_YEAR,
     FloatArray,
     WeatherSample,
@@ -25,7 +24,8 @@ from energy_grid.simulation.weather import (
     load_typical_year,
     weather_window,
 )
-from energy_grid.simulation.weather_forecast import WeatherForecast, forecast_weather
+from energy_grid.community.weather_forecast import WeatherForecast, forecast_weather
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 
 SECONDS_PER_MINUTE = 60
 

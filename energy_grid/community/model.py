@@ -35,11 +35,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from energy_grid.domain.demand_response import day_loading_forecast
-from energy_grid.domain.link_limits import headroom_kw
-from energy_grid.domain.units import BPS, INTERVAL_SECONDS, INTERVALS_PER_DAY
-from energy_grid.simulation.battery import Battery
-from energy_grid.simulation.flex import (
+from energy_grid.community.battery import Battery
+from energy_grid.community.flex import (
     EV_PRICE_BAND_BPS,
     FORECAST_DAYS,
     ClearedPrice,
@@ -51,7 +48,7 @@ from energy_grid.simulation.flex import (
     price_forecast_per_kwh,
     stored_need_wh,
 )
-from energy_grid.simulation.grid import (
+from energy_grid.community.grid import (
     DEFAULT_HOUSEHOLDS_PER_FEEDER,
     DEFAULT_NETWORK,
     FEEDER_BUS_STRIDE,
@@ -59,7 +56,7 @@ from energy_grid.simulation.grid import (
     LowVoltageGrid,
     sum_by_bus,
 )
-from energy_grid.simulation.households import (
+from energy_grid.community.households import (
     EvSession,
     HouseholdDraw,
     HouseholdSpec,
@@ -68,9 +65,9 @@ from energy_grid.simulation.households import (
     draw_households,
     ev_sessions,
 )
-from energy_grid.simulation.metering import Meter, WhCounter, split_interval
-from energy_grid.simulation.pv import pv_ac_power_w
-from energy_grid.simulation.weather import (
+from energy_grid.community.metering import Meter, WhCounter, split_interval
+from energy_grid.community.pv import pv_ac_power_w
+from energy_grid.community.weather import (
     Site,
     WeatherSample,
     WeatherWindow,
@@ -78,6 +75,9 @@ from energy_grid.simulation.weather import (
     load_typical_year,
     weather_window,
 )
+from energy_grid.domain.demand_response import day_loading_forecast
+from energy_grid.domain.link_limits import headroom_kw
+from energy_grid.domain.units import BPS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from energy_grid.community.weather import FloatArray, WeatherWindow
 from energy_grid.domain.units import INTERVALS_PER_DAY
-from energy_grid.simulation.weather import FloatArray, WeatherWindow
 
 
 @dataclass(frozen=True)

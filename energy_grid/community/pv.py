@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pvlib
 
-from energy_grid.simulation.weather import WeatherWindow
+from energy_grid.community.weather import WeatherWindow
 
 FloatArray = npt.NDArray[np.float64]
 

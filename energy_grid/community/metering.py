@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from energy_grid.simulation.battery import Battery, BatteryFlow
+from energy_grid.community.battery import Battery, BatteryFlow
 
 
 @dataclass

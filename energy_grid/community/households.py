@@ -50,11 +50,11 @@ import numpy as np
 import numpy.typing as npt
 from demandlib import bdew
 
+from energy_grid.community.battery import BatterySpec
+from energy_grid.community.holidays import public_holidays
+from energy_grid.community.pv import PvSystem
+from energy_grid.community.weather import check_window, interval_temperature_c, load_typical_year
 from energy_grid.domain.units import INTERVALS_PER_DAY
-from energy_grid.simulation.battery import BatterySpec
-from energy_grid.simulation.holidays import public_holidays
-from energy_grid.simulation.pv import PvSystem
-from energy_grid.simulation.weather import check_window, interval_temperature_c, load_typical_year
 
 FloatArray = npt.NDArray[np.float64]
 
