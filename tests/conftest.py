@@ -170,7 +170,7 @@ def market(project, admin, vault, fee_recipient):
     return deployed
 
 
-def meter_energy_to(holders, amount_wh, smart_meter, admin, accounts, chain) -> None:
+def meter_energy_to(holders: Any, amount_wh: int, smart_meter: Any, admin: Any, accounts: Any, chain: Any) -> None:
     """Each holder gets `amount_wh` EnergyToken the real way: a fresh meter device registered to
     it reports a baseline, then an export register risen by `amount_wh` a reading interval later."""
     devices = [accounts.generate_test_account() for _ in holders]
@@ -624,7 +624,7 @@ def _read_settled_configuration_once() -> None:
     read; every JSON-RPC request asks requests for the proxies in the environment, which walks all
     of os.environ. Neither the configuration nor the environment change while the suite runs, so
     remembering them changes no result."""
-    transaction_type = Ethereum.default_transaction_type.fget
+    transaction_type = Ethereum.default_transaction_type.fget  # type: ignore[attr-defined]  # mypy types a property read on its class as its getter.
     known: dict[tuple[type, str | None], object] = {}
 
     def default_transaction_type(self):
@@ -634,11 +634,11 @@ def _read_settled_configuration_once() -> None:
             known[key] = transaction_type(self)
         return known[key]
 
-    Ethereum.default_transaction_type = property(default_transaction_type)
+    Ethereum.default_transaction_type = property(default_transaction_type)  # type: ignore[method-assign, assignment]  # Monkeypatched with a caching property.
 
     # A provider's settings: its configuration merged with its provider settings and validated
     # again (environment included) on each read, several times a transaction.
-    provider_settings = ProviderAPI.settings.fget
+    provider_settings = ProviderAPI.settings.fget  # type: ignore[attr-defined]  # mypy types a property read on its class as its getter.
     settled: dict[tuple[int, str], object] = {}
 
     def settings(self):
@@ -647,8 +647,10 @@ def _read_settled_configuration_once() -> None:
             settled[key] = provider_settings(self)
         return settled[key]
 
-    ProviderAPI.settings = property(settings)
-    requests.sessions.get_environ_proxies = functools.lru_cache(maxsize=None)(requests.sessions.get_environ_proxies)
+    ProviderAPI.settings = property(settings)  # type: ignore[method-assign, assignment]  # Monkeypatched with a caching property.
+    requests.sessions.get_environ_proxies = functools.lru_cache(maxsize=None)(  # type: ignore[assignment]  # Monkeypatched with a cache.
+        requests.sessions.get_environ_proxies
+    )
 
 
 def _ask_the_node_only_what_can_change() -> None:
@@ -692,8 +694,8 @@ def _ask_the_node_only_what_can_change() -> None:
         self.make_request("anvil_dropAllTransactions", [])
         return restored
 
-    ContractMethodHandler._validate_is_contract = validate_once
-    FoundryProvider.restore = restore_and_forget
+    ContractMethodHandler._validate_is_contract = validate_once  # type: ignore[method-assign]  # Monkeypatched.
+    FoundryProvider.restore = restore_and_forget  # type: ignore[method-assign]  # Monkeypatched.
 
     await_nonce_increment = ReceiptAPI._await_sender_nonce_increment
 
@@ -701,7 +703,7 @@ def _ask_the_node_only_what_can_change() -> None:
         if self.block_number is None or self.block_number < 0:
             await_nonce_increment(self)
 
-    ReceiptAPI._await_sender_nonce_increment = await_unless_mined
+    ReceiptAPI._await_sender_nonce_increment = await_unless_mined  # type: ignore[method-assign]  # Monkeypatched.
 
     def confirmed(txn, receipt):
         logger.info(f"Confirmed {receipt.txn_hash} (total fees paid = {receipt.total_fees_paid})")
@@ -719,7 +721,7 @@ def _keep_chain_states_in_memory() -> None:
     def build_without_disk_states(self):
         return [*build_command(self), "--prune-history", str(anvil.IN_MEMORY_STATES)]
 
-    FoundryProvider.build_command = build_without_disk_states
+    FoundryProvider.build_command = build_without_disk_states  # type: ignore[method-assign]  # Monkeypatched.
 
 
 def _remember_per_provider(name: str, keep: Callable[[Any], bool] = lambda answer: True) -> None:
@@ -757,8 +759,8 @@ def _quiet_revert_traces() -> None:
         error = ContractLogicError(base_err=exception, revert_message=message.removeprefix("revert: "), **kwargs)
         return self.compiler_manager.enrich_error(error)
 
-    FoundryProvider._handle_execution_reverted = handle_quietly
-    TransactionError._get_ape_traceback = lambda self: None
+    FoundryProvider._handle_execution_reverted = handle_quietly  # type: ignore[method-assign]  # Monkeypatched.
+    TransactionError._get_ape_traceback = lambda self: None  # type: ignore[method-assign]  # Monkeypatched.
 
 
 def _find_bubbled_errors_in_the_call_tree() -> None:
@@ -786,7 +788,7 @@ def _find_bubbled_errors_in_the_call_tree() -> None:
             return None
         return decode(self, data, origin, **without_walk)
 
-    Ethereum.decode_custom_error = decode_from_the_reverting_call
+    Ethereum.decode_custom_error = decode_from_the_reverting_call  # type: ignore[method-assign]  # Monkeypatched.
 
 
 def _calls(frame: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -816,7 +818,7 @@ def _post_json_rpc_over_kept_alive_connections() -> None:
         return by_node[uri].post(body, kwargs.get("headers"))
 
     post_through_requests = HTTPSessionManager.make_post_request
-    HTTPSessionManager.make_post_request = make_post_request
+    HTTPSessionManager.make_post_request = make_post_request  # type: ignore[method-assign]  # Monkeypatched.
 
 
 RECEIPT_POLL_S = 0.005
@@ -849,7 +851,7 @@ def _poll_for_receipts_often() -> None:
         except TimeExhausted:
             raise TimeExhausted(f"Transaction {HexBytes(transaction_hash)!r} is not in the chain after {timeout} seconds") from None
 
-    Eth.wait_for_transaction_receipt = wait_polling_often
+    Eth.wait_for_transaction_receipt = wait_polling_often  # type: ignore[method-assign]  # Monkeypatched.
 
 
 # --- code health fixtures (shared by the split SmartMeter, EnergyTrading and Settlement modules) ---

@@ -63,7 +63,7 @@ def build_snapshot(built: dict[str, ContractType], manifest_names: dict[str, str
 
 def snapshot_text(snapshot: dict[str, Any]) -> str:
     """The snapshot as JSON with one ABI item per line, so a change reads as a one-line diff."""
-    compact = {"separators": (", ", ": "), "sort_keys": True}
+    compact: dict[str, Any] = {"separators": (", ", ": "), "sort_keys": True}
     manifest = ",\n".join(f"    {json.dumps(k)}: {json.dumps(v)}" for k, v in snapshot["manifest"].items())
     abis = ",\n".join(
         f"    {json.dumps(name)}: [\n" + ",\n".join(f"      {json.dumps(item, **compact)}" for item in abi) + "\n    ]"
@@ -78,7 +78,7 @@ def system(project, admin):
 
 
 @pytest.fixture(scope="module")
-def manifest_names(system) -> dict[str, str]:
+def manifest_names(system: Any) -> dict[str, str]:
     return {name: contract.contract_type.name for name, contract in system.contracts().items()}
 
 
@@ -91,7 +91,7 @@ def built() -> dict[str, ContractType]:
 
 
 @pytest.fixture(scope="module")
-def snapshot(request, built) -> dict[str, Any]:
+def snapshot(request: pytest.FixtureRequest, built: dict[str, ContractType]) -> dict[str, Any]:
     if UPDATE:  # only then does reading the snapshot need a deployment
         SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
         SNAPSHOT.write_text(snapshot_text(build_snapshot(built, request.getfixturevalue("manifest_names"))))

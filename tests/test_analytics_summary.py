@@ -10,12 +10,15 @@ of the test's own rows."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from html import unescape
 from itertools import count
+from typing import Any, Literal, cast
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from fastapi.testclient import TestClient
 from web3 import Web3
@@ -60,7 +63,8 @@ STANDING = [  # meter, interval, ask, sold, proceeds, bid, bought, paid
     (METER_A, 96, 500, 500, 99_999, 0, 0, 0),
 ]
 ZONE_ROLES = [(40, 1, ZoneRole.EXPORT_BOUND), (41, 1, ZoneRole.COUPLED), (42, 2, ZoneRole.COUPLED)]  # interval, zone, role
-BOOK = [  # seller, buyer, Wh, price per kWh, settlement: (payment, fee), None (pending) or "VOIDED"; hour of the day
+BookTrade = tuple[str, str, int, int, tuple[int, int] | Literal["VOIDED"] | None, int]
+BOOK: list[BookTrade] = [  # seller, buyer, Wh, price per kWh, settlement: (payment, fee), None (pending) or "VOIDED"; hour of the day
     (ALICE, CAROL, 500, 150_000, (75_000, 750), 12),
     (ALICE, CAROL, 100, 200_000, None, 13),
     (ALICE, BOB, 300, 150_000, "VOIDED", 14),
@@ -101,7 +105,7 @@ def write_index(url: str, window: analytics.Window, chain_id: int, with_forecast
     blocks = count(1)
     day_start, first = window.from_s, window.from_s // INTERVAL_SECONDS
 
-    def at(cls, timestamp_s: int, **values):
+    def at(cls: Any, timestamp_s: int, **values: Any) -> Any:
         return cls(block_number=next(blocks), log_index=0, tx_hash="0x" + "ab" * 32, timestamp_s=timestamp_s, **values)
 
     rows = [at(m.MeterRegistered, day_start - HOUR, meter=meter, owner=owner, region_id=region, consumption_register_wh=0,
@@ -154,12 +158,12 @@ def write_index(url: str, window: analytics.Window, chain_id: int, with_forecast
 
 
 @pytest.fixture(scope="module")
-def summary_chain(api_manifest, networks) -> GridClient:
+def summary_chain(api_manifest: Any, networks: Any) -> GridClient:
     return GridClient(Web3(Web3.HTTPProvider(networks.provider.uri)), read_manifest(api_manifest))
 
 
 @pytest.fixture(scope="module")
-def written(summary_chain, tmp_path_factory) -> Written:
+def written(summary_chain: GridClient, tmp_path_factory: pytest.TempPathFactory) -> Written:
     offset = summary_chain.price_discovery.utc_offset_minutes()
     window = analytics.period_window("day", DAY, offset)
     url = f"sqlite:///{tmp_path_factory.mktemp('summary') / 'index.sqlite'}"
@@ -168,7 +172,7 @@ def written(summary_chain, tmp_path_factory) -> Written:
 
 
 @pytest.fixture(scope="module")
-def forecast_written(written, summary_chain, tmp_path_factory) -> Written:
+def forecast_written(written: Written, summary_chain: GridClient, tmp_path_factory: pytest.TempPathFactory) -> Written:
     url = f"sqlite:///{tmp_path_factory.mktemp('forecasts') / 'index.sqlite'}"
     write_index(url, written.window, summary_chain.chain_id, with_forecasts=True)
     return Written(url, written.window, written.utc_offset_minutes)
@@ -217,7 +221,7 @@ def expected(owner: str | None) -> Expected:
     return Expected(sum(r[2] for r in owned), sum(r[3] for r in owned), met, used, **expected_trading(mine))
 
 
-def expected_trading(mine) -> dict[str, int]:
+def expected_trading(mine: Callable[[str | None], bool]) -> dict[str, int]:
     """What the accounts `mine` accepts bought, paid, sold and earned, and why their export went unsold."""
     figures = dict.fromkeys(("bought_wh", "paid", "sold_wh", "earned", "rewards", "pending_wh", "link_full_wh", "no_buyer_wh"), 0)
 
@@ -375,7 +379,7 @@ def expected_forecast(region: int) -> ForecastFigures:
             net[k] = net.get(k, 0) + import_wh - export_wh
     truth, day_before = (np.array([net.get(k + shift, np.nan) for k in intervals]) for shift in (0, -96))
     first, p50_wh = FORECASTS[region]
-    p50 = np.array([p50_wh[k - first] if 0 <= k - first < len(p50_wh) else np.nan for k in intervals])
+    p50 = cast("npt.NDArray[np.float64]", np.array([p50_wh[k - first] if 0 <= k - first < len(p50_wh) else np.nan for k in intervals]))
     p10, p90 = p50 - 300, p50 + 200  # band_around's
     judged = ~np.isnan(truth) & ~np.isnan(p50)
     try:

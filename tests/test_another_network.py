@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.anvil import anvil_node
@@ -93,7 +94,7 @@ def volta_manifest(volta_node: str, volta_stablecoin: str, tmp_path_factory: pyt
     return manifest_dir / f"{VOLTA_CHAIN_ID}.json"
 
 
-def test_the_volta_entry_deploys_and_the_client_reads_its_manifest(volta_manifest: Path, volta_node: str, volta_stablecoin: str):
+def test_the_volta_entry_deploys_and_the_client_reads_its_manifest(volta_manifest: Path, volta_node: str, volta_stablecoin: str) -> None:
     grid = GridClient.from_manifest(volta_manifest, volta_node)
     assert grid.chain_id == VOLTA_CHAIN_ID
     # The deploy script marks the deployment with its start block's hash, which the client checked.
@@ -109,7 +110,7 @@ def test_the_volta_entry_deploys_and_the_client_reads_its_manifest(volta_manifes
     assert not grid.transactor.call(grid["SmartMeter"].functions.hasRole(admin_role, anvil_account(1).address))
 
 
-def test_the_client_sends_on_the_other_network(volta_manifest: Path, volta_node: str):
+def test_the_client_sends_on_the_other_network(volta_manifest: Path, volta_node: str) -> None:
     """The operator (--operator) registers a meter, its device reports, and EnergyToken is minted
     on chain 73799: transactions signed with that chain's id."""
     grid = GridClient.from_manifest(volta_manifest, volta_node)
@@ -131,7 +132,7 @@ def test_the_client_sends_on_the_other_network(volta_manifest: Path, volta_node:
 
 
 @pytest.mark.parametrize("hardfork", ["shanghai", "paris"])
-def test_a_network_without_cancun_is_refused_before_anything_is_sent(hardfork: str, tmp_path: Path):
+def test_a_network_without_cancun_is_refused_before_anything_is_sent(hardfork: str, tmp_path: Path) -> None:
     with anvil_node(extra_args=("--hardfork", hardfork)) as node:
         command = [str(Path(sys.executable).parent / "ape"), "run", "deploy", "--network", node.url, "--manifest-dir", str(tmp_path)]
         run = subprocess.run(command, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False, timeout=600)
@@ -144,7 +145,7 @@ def test_a_network_without_cancun_is_refused_before_anything_is_sent(hardfork: s
 
 
 @pytest.mark.parametrize("hardfork", ["cancun", "prague"])
-def test_a_network_with_cancun_or_later_answers_the_probe(hardfork: str):
+def test_a_network_with_cancun_or_later_answers_the_probe(hardfork: str) -> None:
     with anvil_node(extra_args=("--hardfork", hardfork)) as node:
         w3 = Web3(Web3.HTTPProvider(node.url))
-        require_cancun(lambda method, params: w3.provider.make_request(method, params)["result"])
+        require_cancun(lambda method, params: w3.provider.make_request(RPCEndpoint(method), params)["result"])

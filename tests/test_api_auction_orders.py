@@ -8,8 +8,11 @@ smallest order, and its spending on /metrics.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 from conftest import meter_energy_to
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
@@ -68,15 +71,15 @@ def deployed_auction(api_system):
     return api_system.energy_auction
 
 
-def price(deployed_auction, tick: int) -> int:
+def price(deployed_auction: Any, tick: int) -> int:
     return int(deployed_auction.minPrice()) + tick * int(deployed_auction.tickSize())
 
 
-def draft(trader, side: str, amount_wh: int, limit: int, **extra) -> dict:
+def draft(trader: Any, side: str, amount_wh: int, limit: int, **extra: Any) -> dict:
     return {"trader": trader.address, "side": side, "amountWh": amount_wh, "limitPricePerKWh": limit} | extra
 
 
-def signed_body(offer: dict, signer) -> dict:
+def signed_body(offer: dict, signer: Any) -> dict:
     """POST /auction/orders/typed-data's answer signed by `signer`, as POST /auction/orders takes it."""
     body = {"order": offer["order"], "signature": sign_typed(signer, offer["typedData"])}
     if offer["marketApproval"] is not None:
@@ -85,7 +88,7 @@ def signed_body(offer: dict, signer) -> dict:
     return body
 
 
-def place(api, trader, side: str, amount_wh: int, limit: int, **extra) -> dict:
+def place(api: TestClient, trader: Any, side: str, amount_wh: int, limit: int, **extra: Any) -> dict:
     offer = ok(api.post(f"{API}/auction/orders/typed-data", json=draft(trader, side, amount_wh, limit, **extra)))
     return ok(api.post(f"{API}/auction/orders", json=signed_body(offer, trader)), 201)
 
@@ -266,8 +269,8 @@ def test_the_auction_write_routes_join_the_auction_group_in_the_docs(api):
 # ------------------------------------------------------------------------------ what the relayer pays for
 
 
-def relayer_sent(http, chain) -> int:
-    return chain.provider.web3.eth.get_transaction_count(http.app.state.settings.relayer.address)
+def relayer_sent(http: TestClient, chain: Any) -> int:
+    return chain.provider.web3.eth.get_transaction_count(cast(FastAPI, http.app).state.settings.relayer.address)
 
 
 def test_an_account_over_its_relay_quota_gets_429_with_retry_after_while_another_passes(limited_api, deployed_auction, households, chain):

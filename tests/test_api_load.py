@@ -23,10 +23,12 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.anvil import free_port
@@ -100,10 +102,10 @@ def load_traders(api_system, api_manifest, networks):
     return traders
 
 
-def order_body(trader, market: str, vault: str, payment, chain_id: int, expiry: int, deadline: int) -> dict:
+def order_body(trader: LocalAccount, market: str, vault: str, payment: Any, chain_id: int, expiry: int, deadline: int) -> dict[str, Any]:
     """What a wallet sends for its first BUY: the order, its approval of the book in the vault and a
     permit of its escrow for the vault, all signed."""
-    order = SignedOrder(trader.address, AMOUNT_WH, PRICE, expiry, int(OrderType.BUY), 0, deadline)
+    order = SignedOrder(trader.address, AMOUNT_WH, PRICE, expiry, OrderType.BUY, 0, deadline)
     signature = sign_order(order, trader.key, market, chain_id)
     permit = sign_permit(payment.name(), payment.address, trader.address, vault, COST, 0, deadline, trader.key, chain_id)
     value, permit_deadline, v, r, s = permit
@@ -139,7 +141,7 @@ async def wait_for_index(client: httpx.AsyncClient) -> None:
     raise AssertionError(f"the index did not catch up: {status}")
 
 
-def read_urls(traders, order_ids: list[int]) -> list[str]:
+def read_urls(traders: list[LocalAccount], order_ids: list[int]) -> list[str]:
     """READS reads, cycling through the live routes and the index's."""
     pool = ["/api/v1/config", *(f"/api/v1/accounts/{t.address}" for t in traders[:20])]
     pool += [*(f"/api/v1/orders/{i}" for i in order_ids), "/api/v1/trades?limit=50", f"/api/v1/trades?trader={traders[0].address}"]

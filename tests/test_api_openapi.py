@@ -15,7 +15,7 @@ SUCCESS = ("200", "201")
 
 
 @pytest.fixture
-def openapi(api_settings) -> dict[str, Any]:
+def openapi(api_settings: Any) -> dict[str, Any]:
     with TestClient(create_app(api_settings(follow=False))) as http:
         answer = http.get("/openapi.json")
         assert answer.status_code == 200

@@ -8,6 +8,7 @@ import re
 import pytest
 import sqlalchemy
 from eth_account import Account
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
@@ -38,7 +39,7 @@ def reads_grid(api_manifest, networks):
     return GridClient.from_manifest(api_manifest, networks.provider.uri)
 
 
-def synced(app) -> int:
+def synced(app: FastAPI) -> int:
     return app.state.follower.run_once()
 
 

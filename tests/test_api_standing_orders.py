@@ -6,6 +6,8 @@ orders from the event index; every refusal a 4xx naming it, with nothing sent.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -50,14 +52,14 @@ def standing_api(api_settings):
         yield http, app
 
 
-def signed_limits(http, meter: str, signer, **limits) -> dict:
+def signed_limits(http: TestClient, meter: str, signer: Any, **limits: Any) -> dict[str, Any]:
     """The standing limits as POST /meters/{meter}/standing-order takes them, signed by `signer`."""
     offer = ok(http.post(f"{API}/meters/{meter}/standing-order/typed-data", json=limits))
     body = {key: offer[key] for key in ("sellPricePerKWh", "sellCapWh", "buyPricePerKWh", "buyCapWh", "deadline")}
     return body | {"signature": sign_typed(signer, offer["typedData"])}
 
 
-def approve_reading_market(http, account) -> dict:
+def approve_reading_market(http: TestClient, account: Any) -> dict[str, Any]:
     offer = ok(http.post(f"{API}/vault/market-approval/typed-data", json={"account": account.address}))
     body = {"account": account.address, "market": offer["market"], "deadline": offer["deadline"]}
     return ok(http.post(f"{API}/vault/market-approval", json=body | {"signature": sign_typed(account, offer["typedData"])}))

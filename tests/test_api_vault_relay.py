@@ -7,6 +7,8 @@ charged to its account's quota, whatever route it came by.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from conftest import meter_energy_to
 from fastapi.testclient import TestClient
@@ -46,7 +48,7 @@ def two_relays_api(api_settings):
         yield http
 
 
-def signed(http, kind: str, signer, **draft) -> dict:
+def signed(http: TestClient, kind: str, signer: Any, **draft: Any) -> dict:
     """The body of POST /vault/{kind} for `draft`, signed by `signer` as /vault/{kind}/typed-data offered it."""
     offer = ok(http.post(f"{API}/vault/{kind}/typed-data", json=draft))
     keys = ("account", "token", "amount", "deadline") + (("to",) if kind == "withdrawal" else ())
@@ -167,7 +169,7 @@ def test_refused_deposits_and_withdrawals_get_their_4xx_and_nothing_is_sent(vaul
     assert relayer.nonce == sent + 1 and vault.balancesOf(household) == (0, CASH)
 
 
-def market_approval(http, signer) -> dict:
+def market_approval(http: TestClient, signer: Any) -> dict:
     offer = ok(http.post(f"{API}/vault/market-approval/typed-data", json={"account": signer.address}))
     return {key: offer[key] for key in ("account", "market", "deadline")} | {"signature": sign_typed(signer, offer["typedData"])}
 

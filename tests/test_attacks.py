@@ -533,7 +533,9 @@ class Grid:
         return problems
 
 
-def _grid(project, chain, accounts, admin, actors: tuple[Any, ...], energy_token, smart_meter, grid_management) -> Grid:
+def _grid(
+    project: Any, chain: Any, accounts: Any, admin: Any, actors: tuple[Any, ...], energy_token: Any, smart_meter: Any, grid_management: Any
+) -> Grid:
     """Builds the grid on a hook token and the state each inner call needs: a trade of the attacker's past its
     window and one within it, a cleared auction with claims and fees, the book's fees, a seller's standing ask
     due for settlement, an expired order, a directed pair to match; the token's own vault balances, orders and
@@ -674,7 +676,7 @@ def _grid(project, chain, accounts, admin, actors: tuple[Any, ...], energy_token
     permit = sign_permit(energy_token, attacker, vault, 100, energy_token.nonces(attacker), deadline, chain_id)[:3]
     auction_bid = SignedAuctionOrder(attacker.address, open_period, True, SPEND_WH, BID_PRICE, auction.nonces(attacker), deadline)
 
-    outers: dict[str, tuple[str, Any, bytes]] = {
+    outers: dict[str, tuple[Any, Any, bytes]] = {  # name -> (sender account, target, calldata)
         "EnergyTrading.createOrder": (attacker, book, book.createOrder.encode_input(SPEND_WH, BID_PRICE, deadline, BUY)),
         "EnergyTrading.createDirectedOrder": (
             attacker,
@@ -962,12 +964,12 @@ class Scene:
     vault: Any = None  # the EnergyVault whose balances the contract moves, if any
 
 
-def _jump_to_interval(chain) -> None:
+def _jump_to_interval(chain: Any) -> None:
     """HISTORY_SECONDS ahead, 100 s into an interval."""
     chain.pending_timestamp = (chain.pending_timestamp + HISTORY_SECONDS) // INTERVAL_SECONDS * INTERVAL_SECONDS + 100
 
 
-def _dr_scene(project, admin, smart_meter, grid_management, energy_token, chain) -> Scene:
+def _dr_scene(project: Any, admin: Any, smart_meter: Any, grid_management: Any, energy_token: Any, chain: Any) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
     vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
@@ -998,7 +1000,7 @@ def _dr_scene(project, admin, smart_meter, grid_management, energy_token, chain)
     )
 
 
-def _dp_scene(project, admin, operator, smart_meter, grid_management, energy_token) -> Scene:
+def _dp_scene(project: Any, admin: Any, operator: Any, smart_meter: Any, grid_management: Any, energy_token: Any) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
     vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
@@ -1026,7 +1028,9 @@ def _dp_scene(project, admin, operator, smart_meter, grid_management, energy_tok
     )
 
 
-def _shares_scene(project, admin, owner, grid_operator, smart_meter, grid_management, energy_token, chain) -> Scene:
+def _shares_scene(
+    project: Any, admin: Any, owner: Any, grid_operator: Any, smart_meter: Any, grid_management: Any, energy_token: Any, chain: Any
+) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
     vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
     nft = project.EnergyAssetNFT.deploy(admin, smart_meter, grid_management, sender=admin)
@@ -1077,7 +1081,7 @@ INNER = {name: GUARDED[name] for name in TRIGGERS}
 CASES = [(name, outer, inner) for name, outers in TRIGGERS.items() for outer in outers for inner in INNER[name]]
 
 
-def _balances(scene: Scene, energy_token) -> list[tuple[int, ...]]:
+def _balances(scene: Scene, energy_token: Any) -> list[tuple[int, ...]]:
     """(PaymentToken, EnergyToken) balance of the contract and of each actor, in one batch; on a vault,
     the vault's token balances first and the vault balances of the contract and the actors last."""
     holders = [scene.contract.address, *(actor.address for actor in scene.actors)]
@@ -1114,7 +1118,7 @@ def test_every_trigger_transfers_the_hostile_token(attack_scenes, keeper, chain,
     assert tx.events.filter(scene.token.ReentryExecuted) == [log(scene.token.ReentryExecuted, target=scene.token.address)]
 
 
-def interface_abi(project, name: str) -> list:
+def interface_abi(project: Any, name: str) -> list:
     """The ABI callers see at a contract's address: EnergyAuction's with its extension's functions."""
     if name == "EnergyAuction":
         return energy_auction_type(project.EnergyAuction.contract_type, project.EnergyAuctionExtension.contract_type).abi

@@ -6,6 +6,7 @@ unit, against the rounding rule written out here (each level rounds once, on run
 from __future__ import annotations
 
 from collections import namedtuple
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -56,7 +57,7 @@ def expected_money(orders: list[AuctionOrder], fills: dict[int, int], tick: int,
     return money
 
 
-def check_against_reference(harness, orders: list[AuctionOrder], fee_bps: int = FEE_BPS) -> None:
+def check_against_reference(harness: Any, orders: list[AuctionOrder], fee_bps: int = FEE_BPS) -> None:
     book = [(order.is_bid, order.amount_wh, order.tick) for order in orders]
     raw_result, surplus, raw_outcomes = harness.clearBook.call(N_TICKS, MIN_PRICE, TICK_SIZE, fee_bps, book)
     result = Result(*raw_result)

@@ -12,6 +12,7 @@ program; these prove the market that runs it.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from ape.exceptions import ContractLogicError
@@ -357,7 +358,7 @@ def test_a_signed_order_trades_in_the_zone_its_region_names(a, zones, admin, auc
     deadline = chain.pending_timestamp + 600
     nonce = int(a.nonces(trader))
 
-    def relay(region: int, offset: int):
+    def relay(region: int, offset: int) -> Any:
         order = SignedAuctionOrder(trader.address, period, False, 1_000, price(5), nonce + offset, deadline, region)
         signature = sign_auction_order(order, trader.private_key, a.address, chain.chain_id)
         return a.submitOrderBySig(order.as_tuple(), *signature.args(), sender=stranger)

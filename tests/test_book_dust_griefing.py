@@ -8,6 +8,8 @@ refuses dust). The crowds are placed with bulk transactions (support/bulk_helper
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from energy_grid.deploy.system import DEFAULT_MIN_ORDER_AMOUNT_WH
@@ -45,7 +47,7 @@ def bulk(chain):
     return Bulk(chain)
 
 
-def place_dust(bulk, m, attacker, count, price, expiry) -> list[int]:
+def place_dust(bulk: Any, m: Any, attacker: Any, count: int, price: int, expiry: int) -> list[int]:
     """`count` SELLs of 1 Wh at `price` by `attacker`; returns their ids."""
     first = m.orderCount() + 1
     with bulk.impersonating([attacker]), bulk.in_shared_blocks():
@@ -54,7 +56,7 @@ def place_dust(bulk, m, attacker, count, price, expiry) -> list[int]:
     return list(range(first, first + count))
 
 
-def cancel_all(bulk, m, attacker, ids) -> None:
+def cancel_all(bulk: Any, m: Any, attacker: Any, ids: list[int]) -> None:
     with bulk.impersonating([attacker]), bulk.in_shared_blocks():
         for order_id in reversed(ids):  # newest first: none of them is ever a queue's head
             bulk.send(attacker, m, "cancelOrder", order_id)

@@ -10,6 +10,8 @@ all of its arguments and every event with all of its fields (helpers.reverts / h
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from conftest import CARBON_GRAMS_CO2E_PER_KWH
 from eth_account import Account
@@ -56,12 +58,12 @@ UNKNOWN_METER = to_checksum_address("0x" + "c0" * 19 + "ff")
 class Meter:
     """A SmartMeter meter whose export register the gateway (the admin) raises, a minute apart."""
 
-    def __init__(self, smart_meter, admin, chain, meter: str, owner, region: int, installed_wh: int = 0):
+    def __init__(self, smart_meter: Any, admin: Any, chain: Any, meter: str, owner: Any, region: int, installed_wh: int = 0) -> None:
         self.smart_meter, self.admin, self.chain, self.address = smart_meter, admin, chain, meter
         self.production_wh = installed_wh
         smart_meter.registerMeter(meter, owner, region, 0, installed_wh, sender=admin)
 
-    def export(self, amount_wh: int):
+    def export(self, amount_wh: int) -> Any:
         self.production_wh += amount_wh
         ts = self.chain.pending_timestamp + 60
         self.chain.pending_timestamp = ts
@@ -69,19 +71,19 @@ class Meter:
         return self.smart_meter.submitReadings([self.address], [reading], sender=self.admin)
 
 
-def fields(struct) -> dict:
+def fields(struct: Any) -> dict[str, Any]:
     return dict(struct.items())
 
 
 RETIREMENT_FIELDS = ("retirementId", "retiree", "beneficiary", "amountGrams", "retiredAt", "reason")
 
 
-def listed_fields(item) -> dict:
+def listed_fields(item: Any) -> dict[str, Any]:
     """A Retirement inside a returned array, which ape decodes as a plain tuple."""
     return dict(zip(RETIREMENT_FIELDS, item, strict=True))
 
 
-def producer(cc, meter) -> dict:
+def producer(cc: Any, meter: Any) -> dict[str, Any]:
     return fields(cc.getCleanEnergyProducer(meter))
 
 
@@ -111,7 +113,7 @@ def retired(cc, retirement_id, retiree, beneficiary, amount, reason):
     )
 
 
-def retirement(retirement_id, retiree, beneficiary, amount, retired_at, reason) -> dict:
+def retirement(retirement_id: int, retiree: Any, beneficiary: Any, amount: int, retired_at: int, reason: str) -> dict[str, Any]:
     return {
         "retirementId": retirement_id,
         "retiree": address(retiree),
@@ -122,7 +124,7 @@ def retirement(retirement_id, retiree, beneficiary, amount, retired_at, reason) 
     }
 
 
-def new_operator(accounts, gm, region: int):
+def new_operator(accounts: Any, gm: Any, region: int) -> Any:
     account = accounts.generate_test_account()
     account.balance = 10**18
     gm.registerOperator("Fresh Grid Co", region, 100, sender=account)

@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,6 +25,7 @@ import pytest
 from click.testing import CliRunner
 from eth_account import Account
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from energy_grid.chain.accounts import (
     AccountError,
@@ -39,7 +40,7 @@ from energy_grid.cli import chain_commands, cli
 from energy_grid.cli.output import kwh_fmt, labelled, per_kw_fmt, price_fmt, split_unit, time_fmt
 from energy_grid.contracts.client import BUY, GridClient, MeterReading
 from energy_grid.contracts.structs import StandingOrder
-from energy_grid.deploy.system import LOCAL_FAUCET_WHOLE_UNITS, deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.deploy.system import LOCAL_FAUCET_WHOLE_UNITS, System, deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.domain.demand_response import interval_readings
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, format_money
 
@@ -57,7 +58,7 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
-def cli_system(project, admin, accounts):
+def cli_system(project: Any, admin: Any, accounts: Any) -> System:
     """A fresh system, wired as `make deploy` wires a local chain."""
     system = deploy_system(project, admin)
     setup_local_roles(system, admin)
@@ -66,23 +67,23 @@ def cli_system(project, admin, accounts):
 
 
 @pytest.fixture(scope="module")
-def cli_manifest(cli_system, chain, tmp_path_factory) -> Path:
+def cli_manifest(cli_system: System, chain: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_manifest(build_manifest(chain.chain_id, cli_system.contracts()), tmp_path_factory.mktemp("cli"))
 
 
 @pytest.fixture
-def cli_rpc_url(networks) -> str:
+def cli_rpc_url(networks: Any) -> str:
     return networks.provider.uri
 
 
 @pytest.fixture
-def cli_client(cli_manifest, cli_rpc_url) -> GridClient:
+def cli_client(cli_manifest: Path, cli_rpc_url: str) -> GridClient:
     """The test's own view of the chain, to set up state and check what the command line did."""
     return GridClient(Web3(Web3.HTTPProvider(cli_rpc_url)), read_manifest(cli_manifest))
 
 
 @pytest.fixture
-def grid_cli(cli_manifest, cli_rpc_url) -> Callable[..., CliRun]:
+def grid_cli(cli_manifest: Path, cli_rpc_url: str) -> Callable[..., CliRun]:
     """Runs `energy-grid --rpc-url … --manifest … [--json] [--dev-account N] ARGS` in-process and
     checks its exit code."""
     return cli_runner(cli_rpc_url, cli_manifest)
@@ -123,7 +124,7 @@ def record_fields(text: str, title: str) -> dict[str, str]:
 UNIT_WORDS = ("kWh", "Wh", "MOCKUSD", "UTC", "ETH", "CO2e", "kW", "W")
 
 
-def assert_values_are_bare(rows: list[list[str]]) -> None:
+def assert_values_are_bare(rows: Sequence[Sequence[str]]) -> None:
     for row in rows:
         for cell in row:
             assert not any(cell.endswith(f" {unit}") or f" {unit}/" in cell for unit in UNIT_WORDS), row
@@ -637,7 +638,7 @@ def test_vault_deposit_withdraw_and_balance(grid_cli, cli_client, deployer_key, 
 def fresh_trader(cli_client: GridClient, deployer_key: Any, whole_units: int) -> Any:
     """A new account with gas money and `whole_units` of the faucet's PaymentToken in its wallet."""
     trader = Account.create()
-    cli_client.w3.provider.make_request("anvil_setBalance", [trader.address, hex(10**20)])
+    cli_client.w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [trader.address, hex(10**20)])
     cli_client.transact(deployer_key, cli_client["PaymentToken"].functions.addConsumerBalance(trader.address, whole_units))
     return trader
 
@@ -965,11 +966,13 @@ def test_dev_accounts_are_refused_off_anvils_chain_and_missing_things_are_explai
 def test_load_account_picks_one_source():
     key = anvil_account(2).key.hex()
     assert load_account(AccountSource(), 1, environ={}) is None
-    assert load_account(AccountSource(), 1, environ={"ENERGY_GRID_PRIVATE_KEY": key}).address == anvil_account(2).address
+    from_environment = load_account(AccountSource(), 1, environ={"ENERGY_GRID_PRIVATE_KEY": key})
+    assert from_environment is not None
+    assert from_environment.address == anvil_account(2).address
     # A dev account wins over the environment on anvil's chain, and is refused elsewhere.
-    assert load_account(AccountSource(dev_account_index=3), 31337, environ={"ENERGY_GRID_PRIVATE_KEY": key}).address == (
-        anvil_account(3).address
-    )
+    dev_account = load_account(AccountSource(dev_account_index=3), 31337, environ={"ENERGY_GRID_PRIVATE_KEY": key})
+    assert dev_account is not None
+    assert dev_account.address == anvil_account(3).address
     with pytest.raises(DevAccountRefused):
         load_account(AccountSource(dev_account_index=3), 1, environ={})
     with pytest.raises(AccountError, match="needs a password: set ENERGY_GRID_KEYSTORE_PASSWORD"):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import meter_energy_to
@@ -37,12 +38,12 @@ def auction_system(project, admin, accounts, chain):
 
 
 @pytest.fixture(scope="module")
-def auction_manifest(auction_system, chain, tmp_path_factory) -> Path:
+def auction_manifest(auction_system: Any, chain: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_manifest(build_manifest(chain.chain_id, auction_system.contracts()), tmp_path_factory.mktemp("cli-auction"))
 
 
 @pytest.fixture
-def grid_cli(auction_manifest, networks) -> Callable[..., CliRun]:
+def grid_cli(auction_manifest: Path, networks: Any) -> Callable[..., CliRun]:
     return cli_runner(networks.provider.uri, auction_manifest)
 
 
@@ -51,14 +52,14 @@ def deployed_auction(auction_system):
     return auction_system.energy_auction
 
 
-def price_text(auction_system, tick: int) -> tuple[str, int]:
+def price_text(auction_system: Any, tick: int) -> tuple[str, int]:
     """A limit price on the auction's grid: as the CLI takes it (whole PaymentToken per kWh) and in base units."""
     a = auction_system.energy_auction
     base = int(a.minPrice()) + tick * int(a.tickSize())
     return str(Decimal(base) / 10 ** int(auction_system.payment_token.decimals())), base
 
 
-def deposit(grid_cli, account: int, *amount: str) -> None:
+def deposit(grid_cli: Callable[..., CliRun], account: int, *amount: str) -> None:
     grid_cli("vault", "deposit", *amount, account=account)
 
 
@@ -111,7 +112,9 @@ def test_an_ask_at_a_delivery_time_says_what_it_escrowed_and_a_neighbour_claims_
     at = datetime.fromtimestamp(period * length + 120, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     ask_text, _ = price_text(auction_system, 10)
     said = grid_cli("auction", "ask", "--amount-wh", "2000", "--price", ask_text, "--at", at, account=SELLER, json_output=False).stdout
-    ask_id = int(re.search(r"Order (\d+) sells", said).group(1))
+    order_line = re.search(r"Order (\d+) sells", said)
+    assert order_line is not None
+    ask_id = int(order_line.group(1))
     assert deployed_auction.getOrder(ask_id).trader == seller.address
     assert f"Order {ask_id} sells up to 2.000 kWh" in " ".join(said.split())
     assert "2.000 kWh is escrowed from your vault balance" in " ".join(said.split())

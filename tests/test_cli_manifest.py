@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from energy_grid.chain.anvil import AnvilNode, anvil_node
 from energy_grid.chain.manifest import read_manifest
@@ -21,7 +24,7 @@ FOREIGN_CHAIN_ID = 4242
 
 
 @pytest.fixture
-def fresh_anvil(api_manifest, networks) -> Iterator[AnvilNode]:
+def fresh_anvil(api_manifest: Path, networks: Any) -> Iterator[AnvilNode]:
     """A new anvil with anvil's chain id on which the manifest's contracts have code at their
     addresses, as a new deployment on a fresh `make node` leaves them: not the manifest's deployment."""
     deployed = Web3(Web3.HTTPProvider(networks.provider.uri))
@@ -29,7 +32,7 @@ def fresh_anvil(api_manifest, networks) -> Iterator[AnvilNode]:
         fresh = Web3(Web3.HTTPProvider(node.url))
         for entry in read_manifest(api_manifest)["contracts"].values():
             code = "0x" + bytes(deployed.eth.get_code(entry["address"])).hex()
-            fresh.provider.make_request("anvil_setCode", [entry["address"], code])  # type: ignore[arg-type]
+            fresh.provider.make_request(RPCEndpoint("anvil_setCode"), [entry["address"], code])
         yield node
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from eth_abi import encode
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
@@ -60,7 +61,7 @@ def errors_client(errors_manifest, networks):
     return GridClient.from_manifest(errors_manifest, networks.provider.uri)
 
 
-def key_of(account) -> Account:
+def key_of(account: typing.Any) -> LocalAccount:
     return Account.from_key(account.private_key)
 
 
@@ -70,7 +71,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def settled_transaction(grid: GridClient, system, accounts) -> int:
+def settled_transaction(grid: GridClient, system: typing.Any, accounts: typing.Any) -> int:
     """A trade of 1 kWh, settled: seller's meter exports, buyer crosses the ask."""
     operator, seller, buyer, device = key_of(accounts[0]), key_of(accounts[1]), key_of(accounts[2]), key_of(accounts[7])
     fund_local_accounts(system, accounts[0], [accounts[2]])
@@ -402,7 +403,11 @@ def test_every_enum_of_a_deployed_contract_has_an_int_enum():
     build = json.loads((ROOT / ".build" / "__local__.json").read_text())
     deployed = {name: build["contractTypes"][name] for name in (*CONTRACT_CLASSES, "MockStablecoin") if name in build["contractTypes"]}
     used = set(re.findall(r'"internalType": "enum ([\w.]+)"', json.dumps(deployed)))
-    known = {**SOLIDITY_ENUMS, "IGovernor.ProposalState": ProposalState, "TimelockController.OperationState": OperationState}
+    known: dict[str, type] = {
+        **SOLIDITY_ENUMS,
+        "IGovernor.ProposalState": ProposalState,
+        "TimelockController.OperationState": OperationState,
+    }
     assert used <= set(known)
     assert all(issubclass(enum, IntEnum) for enum in known.values())
     assert [m.name for m in ProposalState] == ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"]

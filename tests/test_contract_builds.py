@@ -4,9 +4,14 @@ the wrapper's early checks, judges a built transaction."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, cast
+
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.types import TxParams
 
 from energy_grid.chain.errors import ContractRevertError, InvalidInputError
 from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
@@ -24,14 +29,15 @@ def system(project, admin, accounts):
 
 
 @pytest.fixture
-def client(system, chain, networks, tmp_path) -> GridClient:
+def client(system: Any, chain: Any, networks: Any, tmp_path: Path) -> GridClient:
     path = write_manifest(build_manifest(chain.chain_id, system.contracts()), tmp_path)
     return GridClient(Web3(Web3.HTTPProvider(networks.provider.uri)), read_manifest(path))
 
 
-def send(client: GridClient, account, tx) -> None:
+def send(client: GridClient, account: LocalAccount, tx: TxParams) -> None:
     """What a wallet does with a built transaction: signs it and sends it."""
-    tx_hash = client.w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+    # eth-account types the transaction dict narrower than web3's TxParams.
+    tx_hash = client.w3.eth.send_raw_transaction(account.sign_transaction(cast(Any, tx)).raw_transaction)
     assert client.w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
 
 

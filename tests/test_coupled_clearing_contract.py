@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import random
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -70,9 +70,10 @@ def limit_of(limit_wh: int | None) -> int:
     return UNLIMITED if limit_wh is None else limit_wh
 
 
-def order_fills(zone_orders: list[AuctionOrder], result) -> dict[int, int]:
+def order_fills(zone_orders: list[AuctionOrder], result: Any) -> dict[int, int]:
     """Every order's fill from the zone's marginal levels and its running total, as a claim computes it."""
-    fills, running = {}, {}
+    fills: dict[int, int] = {}
+    running: dict[tuple[bool, int], int] = {}
     for order in zone_orders:
         key = (order.is_bid, order.tick)
         before = running.get(key, 0)
@@ -92,7 +93,7 @@ def order_fills(zone_orders: list[AuctionOrder], result) -> dict[int, int]:
     return fills
 
 
-def on_chain(harness, zones: list[Zone], orders: list[ZonedOrder], n_ticks: int) -> CoupledClearing:
+def on_chain(harness: Any, zones: list[Zone], orders: list[ZonedOrder], n_ticks: int) -> CoupledClearing:
     bus_tick, raw, rent_tick_wh = harness.clear(zone_books(zones, orders), n_ticks)
     results = [ZoneResult(*result) for result in raw]
     fills: dict[int, int] = {}

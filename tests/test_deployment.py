@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -212,6 +213,7 @@ def test_several_auction_periods_deploy_side_by_side(project, admin):
     assert (first.meterRegistry(), hourly.meterRegistry()) == (meter.address, ZERO_ADDRESS)
     assert meter.readingMarket() == first.address
     # The forecast ledger's gate is the quarter-hourly auction's (an hourly one has no gate per interval).
+    assert system.forecast_ledger is not None
     assert system.forecast_ledger.gateClosure() == first.gateClosure()
 
 
@@ -260,7 +262,7 @@ def test_the_order_book_keeps_its_code_budget(system, chain):
 # --- governance and roles ---
 
 
-def role_holders_from_events(contract, start_block: int, stop_block: int) -> dict[str, set[str]]:
+def role_holders_from_events(contract: Any, start_block: int, stop_block: int) -> dict[str, set[str]]:
     """Every role of `contract` with its holders, replayed from RoleGranted / RoleRevoked (OpenZeppelin's
     AccessControl does not enumerate holders): what an outside auditor can rebuild from the chain."""
     names = role_names(contract)
@@ -275,9 +277,11 @@ def role_holders_from_events(contract, start_block: int, stop_block: int) -> dic
     return holders
 
 
-def expected_role_table(system, deployer, guardian, *, keep: bool, operators=(), gateways=()) -> dict[str, dict[str, set[str]]]:
+def expected_role_table(
+    system: Any, deployer: Any, guardian: Any, *, keep: bool, operators: tuple[Any, ...] = (), gateways: tuple[Any, ...] = ()
+) -> dict[str, dict[str, set[str]]]:
     """Who must hold each role of each contract after deploy_system; every role a contract declares is listed."""
-    def a(*accounts) -> set[str]:
+    def a(*accounts: Any) -> set[str]:
         return {x if isinstance(x, str) else x.address for x in accounts}
 
     dev = (deployer,) if keep else ()

@@ -21,6 +21,8 @@ Every gas figure measured here is printed (`GAS <operation>: <gas>`; run with -s
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from conftest import (
     AUCTION_GATE_CLOSURE_SECONDS,
@@ -54,13 +56,13 @@ def _edge_accounts(admin, owner, other, stranger, keeper, fee_recipient, reporte
     """Resolves the session-scoped account fixtures before ape's per-test isolation (no rebasing)."""
 
 
-def measured(operation: str, tx) -> int:
+def measured(operation: str, tx: Any) -> int:
     print(f"GAS {operation}: {tx.gas_used:,}")
     assert tx.gas_used < GAS_LIMIT, f"{operation}: {tx.gas_used:,} gas"
     return tx.gas_used
 
 
-def mint_energy(energy_token, admin, holders, amount_wh: int) -> None:
+def mint_energy(energy_token: Any, admin: Any, holders: Any, amount_wh: int) -> None:
     """EnergyToken straight from METER_ROLE (granted to the test's admin), one batch."""
     energy_token.grantRole(role("METER_ROLE"), admin, sender=admin)
     energy_token.mintBatch([h.address if hasattr(h, "address") else h for h in holders], [amount_wh] * len(holders), sender=admin)
@@ -220,7 +222,7 @@ def _auction(project, admin, energy_token, cash, fee_recipient, grid, fee_bps=50
     return auction, vault
 
 
-def _join(vault, auction, trader, token, amount: int) -> None:
+def _join(vault: Any, auction: Any, trader: Any, token: Any, amount: int) -> None:
     """The trader deposits `amount` of `token` into the vault and approves the auction as a market of its balance."""
     token.approve(vault, amount, sender=trader)
     vault.deposit(token, amount, sender=trader)

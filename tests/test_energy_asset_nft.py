@@ -9,6 +9,8 @@ its fields (helpers.reverts / helpers.log / helpers.assert_logs).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from eth_account import Account
 from eth_utils import to_checksum_address
@@ -62,20 +64,20 @@ def asset(nft, op, owner, meter, chain):
     return token_id, commissioned_at
 
 
-def fields(struct) -> dict:
+def fields(struct: Any) -> dict:
     return dict(struct.items())
 
 
 RECORD_FIELDS = ("kind", "performedAt", "recordedAt", "recordedBy", "description")
 
 
-def records_page(nft, token_id, cursor, limit) -> tuple[list[dict], int]:
+def records_page(nft: Any, token_id: int, cursor: int, limit: int) -> tuple[list[dict], int]:
     """A getMaintenanceRecords page as ([{field: value}], nextCursor)."""
     records, next_cursor = nft.getMaintenanceRecords(token_id, cursor, limit)
     return [dict(zip(RECORD_FIELDS, r, strict=True)) for r in records], next_cursor
 
 
-def record(kind, performed_at, recorded_at, recorded_by, description) -> dict:
+def record(kind: int, performed_at: int, recorded_at: int, recorded_by: Any, description: str) -> dict:
     return {
         "kind": kind,
         "performedAt": performed_at,

@@ -12,7 +12,9 @@ of its arguments and every event with all of its fields (helpers.reverts / helpe
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from fractions import Fraction
+from typing import Any
 
 import ape
 import pytest
@@ -89,7 +91,7 @@ def split_asset(nft, shares, asset, owner):
     return asset
 
 
-def ledger(shares, token_id, accounts) -> dict:
+def ledger(shares: Any, token_id: int, accounts: Iterable[Any]) -> dict[str, Any]:
     """Exact accounting of `token_id` over `accounts` (every account that ever held or claimed)."""
     revenue = shares.getRevenue(token_id)
     rows = [shares.getRevenueAccount(token_id, a) for a in accounts]
@@ -103,7 +105,7 @@ def ledger(shares, token_id, accounts) -> dict:
     }
 
 
-def assert_no_dust_lost(shares, token_id, accounts) -> dict:
+def assert_no_dust_lost(shares: Any, token_id: int, accounts: Iterable[Any]) -> dict[str, Any]:
     book = ledger(shares, token_id, accounts)
     assert book["accounts_claimed"] == book["claimed"]
     assert book["deposited"] * MAGNITUDE == (book["claimed"] + book["claimable"]) * MAGNITUDE + book["fractions"] + book["remainder"]

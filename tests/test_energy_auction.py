@@ -16,6 +16,8 @@ clearing time with a registry is shown.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from eth_utils import keccak, to_checksum_address, to_hex
 
@@ -1118,7 +1120,7 @@ def test_pause_stops_submission_but_never_clearing_or_claims(
     assert order_period(submit(a, alice, period + 3, True, 1_000, 0)) == period + 3
 
 
-def innermost_refusal(chain, sender, contract, data) -> str:
+def innermost_refusal(chain: Any, sender: Any, contract: Any, data: Any) -> str:
     """The contract whose lock refused `sender`'s call of `contract` with `data`, replayed with the
     node's call tracer: the innermost call that reverted with ReentrancyGuardReentrantCall (the
     auction and the vault share the error, so its data alone does not tell them apart)."""

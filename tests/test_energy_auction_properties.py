@@ -116,7 +116,16 @@ def test_contract_clears_as_the_reference_and_conserves_value(
         ape.chain.restore(snapshot)
 
 
-def run(auction, vault, traders, keeper, fee_recipient, tokens, book, claim_seed) -> None:
+def run(
+    auction: Any,
+    vault: Any,
+    traders: Any,
+    keeper: Any,
+    fee_recipient: Any,
+    tokens: tuple[Any, Any],
+    book: list[tuple[int, bool, int, int]],
+    claim_seed: int,
+) -> None:
     chain = ape.chain
     holders = [t.address for t in traders] + [fee_recipient.address, auction.address]
     start = balances(vault, holders)

@@ -9,6 +9,8 @@ are in support/market_helpers.py, the market's fixtures in conftest.py.
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_utils import keccak
 
 from support.helpers import (
@@ -187,13 +189,13 @@ PUBLISHED_SELECTORS = {  # IEnergyTrading as integrators call it, exactly
 }
 
 
-def _abi_type(item) -> str:
+def _abi_type(item: Any) -> str:
     if item.type.startswith("tuple"):
         return "(" + ",".join(_abi_type(c) for c in item.components) + ")" + item.type[5:]
     return item.type
 
 
-def abi_lines(contract_type) -> set[str]:
+def abi_lines(contract_type: Any) -> set[str]:
     lines = set()
     for item in contract_type.abi:
         if item.type == "function":

@@ -8,6 +8,8 @@ are in support/market_helpers.py, the market's fixtures in conftest.py.
 
 from __future__ import annotations
 
+from typing import Any
+
 import ape
 import pytest
 
@@ -213,7 +215,7 @@ def test_dead_entries_are_skipped_and_unlinked(m, admin, seller, buyer, carol, d
     assert wallets.read()[dave.address][0] == energy + 100
 
 
-def dead_entries(m, trader, count, price, expiry) -> list[int]:
+def dead_entries(m: Any, trader: Any, count: int, price: int, expiry: int) -> list[int]:
     ids = [create(m, trader, 10, price, SELL, expiry) for _ in range(count)]
     for order_id in ids:
         m.cancelOrder(order_id, sender=trader)

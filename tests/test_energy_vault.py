@@ -14,6 +14,8 @@ which is what the vault holds of the token.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -181,7 +183,9 @@ def typed_approval(vault, account, market, nonce, deadline, chain_id):
     }
 
 
-def sign_approval(vault, account, market, deadline, chain_id, nonce=None, signer=None) -> bytes:
+def sign_approval(
+    vault: Any, account: Any, market: Any, deadline: int, chain_id: int, nonce: int | None = None, signer: Any = None
+) -> bytes:
     """`account`'s signed approval of `market` at its current vault nonce (or `nonce`), signed by
     `signer` (default: the account)."""
     nonce = vault.nonces(account) if nonce is None else nonce
@@ -189,7 +193,9 @@ def sign_approval(vault, account, market, deadline, chain_id, nonce=None, signer
     return bytes(Account.sign_message(message, (signer or account).private_key).signature)
 
 
-def sign_withdrawal(vault, account, token, amount, to, deadline, chain_id, nonce=None, signer=None) -> bytes:
+def sign_withdrawal(
+    vault: Any, account: Any, token: Any, amount: int, to: Any, deadline: int, chain_id: int, nonce: int | None = None, signer: Any = None
+) -> bytes:
     """`account`'s signed withdrawal at its current vault nonce (or `nonce`), signed by `signer`
     (default: the account)."""
     nonce = vault.nonces(account) if nonce is None else nonce

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import logging
 from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from eth_abi import encode
+from eth_typing import ABIEvent
 from eth_utils import event_abi_to_log_topic
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -21,7 +23,7 @@ from energy_grid.contracts.client import GridClient
 from energy_grid.domain.enums import ZoneRole
 from energy_grid.index import EventIndex, Follower, IndexedRange, queries
 from energy_grid.index import follower as follower_module
-from energy_grid.index.decode import EVENTS, RowDecoder, RowOf
+from energy_grid.index.decode import EVENTS, IndexedEvent, RowDecoder, RowOf
 from energy_grid.index.follower import next_span
 from energy_grid.index.models import Block, Fill, LinkLimitsSet, LoadReported, OrderCreated, ReadingAccepted, SettlementRow
 from energy_grid.index.store import CURSOR_ROW_ID
@@ -46,7 +48,7 @@ def new_index(tmp_path):
     return build
 
 
-def follow(index: EventIndex, grid: GridClient, **options) -> Follower:
+def follow(index: EventIndex, grid: GridClient, **options: Any) -> Follower:
     return Follower(index, grid, 0.1, **options)
 
 
@@ -120,7 +122,7 @@ def test_a_busy_history_is_indexed_a_piece_at_a_time(index_grid, new_index, monk
     def steps(index: EventIndex) -> list[int]:
         follower, cursors = follow(index, index_grid, start_block=first), []
         while follower.step() > 0:
-            cursors.append(index.indexed_block())
+            cursors.append(cast(int, index.indexed_block()))
         return cursors
 
     first = index_grid.w3.eth.block_number + 1  # the history: a block an event or two
@@ -275,7 +277,7 @@ def test_the_same_migrations_and_follower_run_on_postgresql(index_grid, new_inde
     with postgres.session() as session:
         assert session.scalar(select(SettlementRow.amount_wh).where(SettlementRow.block_number == 10**9)) == 2**256 - 1
     postgres.rollback_above(index_grid.chain_id, -1)
-    assert postgres.cursor() is not None and postgres.cursor().id == CURSOR_ROW_ID
+    assert postgres.cursor() is not None and postgres.cursor().id == CURSOR_ROW_ID  # type: ignore[union-attr]  # The call before it returned a cursor.
     assert all(rows == [] for rows in dump(postgres).values())
 
 
@@ -310,11 +312,11 @@ def _as_stored(value: object) -> object:
     return "0x" + value.hex() if isinstance(value, bytes) else value
 
 
-def _raw_log(address: str, abi: dict, arguments: dict[str, object], log_index: int) -> dict:
+def _raw_log(address: str, abi: dict[str, Any], arguments: dict[str, object], log_index: int) -> dict[str, Any]:
     """The log of an event as eth_getLogs answers it, in block 1."""
     indexed = [i for i in abi["inputs"] if i["indexed"]]
     data = [i for i in abi["inputs"] if not i["indexed"]]
-    topics = [event_abi_to_log_topic(abi)] + [encode([i["type"]], [arguments[i["name"]]]) for i in indexed]
+    topics = [event_abi_to_log_topic(cast(ABIEvent, abi))] + [encode([i["type"]], [arguments[i["name"]]]) for i in indexed]
     return {
         "address": address, "topics": ["0x" + bytes(t).hex() for t in topics],
         "data": "0x" + encode([i["type"] for i in data], [arguments[i["name"]] for i in data]).hex(),
@@ -342,14 +344,15 @@ def test_every_indexed_event_keeps_its_arguments_at_the_ends_of_their_types(proj
     logs, expected = [], []
     for log_index, ((contract_name, event_name), row_of) in enumerate(sorted(EVENTS.items())):
         contract = contracts[contract_name]
-        (abi,) = [item for item in contract.abi if item.get("type") == "event" and item["name"] == event_name]
+        (abi,) = [item for item in cast("list[dict[str, Any]]", contract.abi) if item.get("type") == "event" and item["name"] == event_name]
         arguments = {i["name"]: _argument_at_its_end(i["type"], position) for position, i in enumerate(abi["inputs"])}
         logs.append(_raw_log(contract.address, abi, arguments, log_index))
         expected.append((row_of, {column: _as_stored(arguments[argument]) for column, argument in row_of.arguments.items()}))
     numbers = [value for _, values in expected for value in values.values() if type(value) is int]
     assert max(numbers) == UINT256_MAX and min(numbers) < -(2**254)
     decoder = RowDecoder(contracts)
-    batch = IndexedRange(1, 1, 1, events=[decoder.decode(log, 1_000) for log in logs], blocks={1: ("0x" + "cd" * 32, 1_000)})
+    events = [cast(IndexedEvent, decoder.decode(log, 1_000)) for log in logs]
+    batch = IndexedRange(1, 1, 1, events=events, blocks={1: ("0x" + "cd" * 32, 1_000)})
 
     assert each_database.store_range(batch) == []
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -50,7 +51,7 @@ class SimulatedNode:
 
 
 @pytest.fixture(scope="module")
-def simulated(project, accounts, chain, tmp_path_factory) -> Iterator[SimulatedNode]:
+def simulated(project: Any, accounts: Any, chain: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedNode]:
     directory = tmp_path_factory.mktemp("first_hour")
     state, manifest = deploy_to_state_file(project, accounts, chain, directory)
     node = node_from(state, directory, "node")

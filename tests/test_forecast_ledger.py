@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from math import floor
+from typing import Any
 
 import pytest
 from eth_abi import encode
@@ -40,7 +41,7 @@ def meter_address(tag: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def feeder_meters(smart_meter, admin, owner) -> list[str]:
+def feeder_meters(smart_meter: Any, admin: Any, owner: Any) -> list[str]:
     """Three meters of REGION, registered with registers at 0 (the gateway, admin, submits their readings)."""
     meters = [meter_address(f"feeder-{i}") for i in range(3)]
     for meter in meters:
@@ -72,12 +73,14 @@ def around(p50: list[int], below: int = 200, above: int = 100) -> Vectors:
     return Vectors([q - below for q in p50], p50, [q + above for q in p50])
 
 
-def ahead(chain, intervals: int = 4) -> int:
+def ahead(chain: Any, intervals: int = 4) -> int:
     """An interval `intervals` ahead of the next block's, whose gate is open."""
     return interval_of(chain.pending_timestamp) + intervals
 
 
-def write_window(smart_meter, admin, chain, first: int, energy: dict[str, list[tuple[int, int]]], final: bool = True) -> None:
+def write_window(
+    smart_meter: Any, admin: Any, chain: Any, first: int, energy: dict[str, list[tuple[int, int]]], final: bool = True
+) -> None:
     """Each meter's (consumption, production) Wh in each interval of the window, read READ_AT_S into the
     interval, sent as backdated gateway batches once the window has ended; with `final`, each meter reads
     once more after the window (nothing more can land in it then)."""

@@ -126,7 +126,7 @@ def forecast_chain(forecast_node):
     rpc(client, "evm_revert", [snapshot])
 
 
-def service(client) -> Forecaster:
+def service(client: GridClient) -> Forecaster:
     return Forecaster(client, {REGION: operator()}, forecaster=QUICK)
 
 

@@ -4,13 +4,14 @@ as `make bench` writes them. Pure Python: `.venv/bin/python -m pytest tests/test
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from energy_grid.bench import gas_tables, yearly_cost
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def measurement(operation: str, gas: int, budget: int | None, note: str = "") -> dict[str, object]:
+def measurement(operation: str, gas: int, budget: int | None, note: str = "") -> dict[str, Any]:
     return {"operation": operation, "gas": gas, "budget": budget, "note": note, "withinBudget": budget is None or gas <= budget}
 
 

@@ -5,6 +5,8 @@ whole batch of other meters' readings."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import ape
 import pytest
 from ape.exceptions import ContractLogicError
@@ -13,7 +15,7 @@ from eth_account import Account
 from energy_grid.contracts.structs import MeterReading
 from energy_grid.services.gateway.messages import MessageCode, MeterView, Rejected, check_reading, verify_signature
 from energy_grid.services.reading_rules import ChainLimits, RefusalCode
-from energy_grid.signing.readings import sign_reading
+from energy_grid.signing.readings import SignedReading, sign_reading
 
 from support.meter_helpers import REGION
 
@@ -41,7 +43,7 @@ def relayer_for_gateway(accounts):
     return accounts[7]
 
 
-def gateway_verdict(signed, smart_meter, meter, now_s) -> str | None:
+def gateway_verdict(signed: SignedReading, smart_meter: Any, meter: str, now_s: int) -> str | None:
     chain_id = ape.chain.chain_id
     info_active = bool(smart_meter.getMeter(meter).active)
     latest = MeterReading(*smart_meter.getLatestReading(meter))
@@ -64,7 +66,7 @@ def gateway_verdict(signed, smart_meter, meter, now_s) -> str | None:
     return None
 
 
-def chain_accepts(signed, smart_meter, relayer, now_s) -> bool:
+def chain_accepts(signed: SignedReading, smart_meter: Any, relayer: Any, now_s: int) -> bool:
     snapshot = ape.chain.snapshot()
     try:
         ape.chain.pending_timestamp = now_s

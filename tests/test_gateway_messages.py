@@ -4,9 +4,12 @@ documented JSON, and every reason a message is refused, each with its documented
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from energy_grid.contracts.structs import MeterReading
 from energy_grid.services.gateway.messages import (
@@ -23,7 +26,7 @@ from energy_grid.services.gateway.messages import (
 )
 from energy_grid.services.reading_rules import RefusalCode
 from energy_grid.signing.eip712 import Signature
-from energy_grid.signing.readings import SignedReading, sign_reading
+from energy_grid.signing.readings import Reading, SignedReading, sign_reading
 
 from support.meter_helpers import sample_limits
 
@@ -37,11 +40,17 @@ PREVIOUS = MeterReading(NOW - 900, 5_000, 2_000, 50_000, 1_000)
 VIEW = MeterView(registered=True, active=True, next_nonce=7, latest=PREVIOUS)
 
 
-def signed(reading=(NOW - 10, 5_100, 2_050, 50_010, 1_002), nonce=7, deadline=NOW + 600, key=DEVICE, meter=None) -> SignedReading:
+def signed(
+    reading: Reading = (NOW - 10, 5_100, 2_050, 50_010, 1_002),
+    nonce: int = 7,
+    deadline: int = NOW + 600,
+    key: LocalAccount = DEVICE,
+    meter: str | None = None,
+) -> SignedReading:
     return sign_reading(key.key, CHAIN_ID, SMART_METER, nonce, deadline, reading, meter=meter)
 
 
-def message(signed_reading: SignedReading, /, **changes) -> dict:
+def message(signed_reading: SignedReading, /, **changes: Any) -> dict:
     reading = signed_reading
     timestamp, consumption, production, frequency, voltage = reading.reading
     body = {
@@ -63,12 +72,12 @@ def message(signed_reading: SignedReading, /, **changes) -> dict:
     return body
 
 
-def parse(body, topic=None) -> SignedReading:
+def parse(body: dict | bytes, topic: str | None = None) -> SignedReading:
     payload = body if isinstance(body, bytes) else json.dumps(body).encode()
     return parse_reading(topic or readings_topic(CHAIN_ID, DEVICE.address), payload, CHAIN_ID)
 
 
-def code_of(call) -> str:
+def code_of(call: Callable[[], object]) -> str:
     with pytest.raises(Rejected) as refused:
         call()
     return refused.value.code

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from energy_grid.chain.accounts import anvil_account
 from energy_grid.contracts.client import GridClient
 
 from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
-from support.mosquitto import MQTT_CHAIN_ID, MQTT_GATEWAY_USER, MQTT_METERS
+from support.mosquitto import MQTT_CHAIN_ID, MQTT_GATEWAY_USER, MQTT_METERS, Broker
 
 DEVICE_SCRIPT = Path(__file__).parent / "data" / "outside_meter_device.py"
 BLOCK_TIMESTAMP_STEP_S = 150  # each block moves the chain clock 150 s: a reading every six blocks, an hour is 24 blocks
@@ -34,7 +35,7 @@ def paced_node(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def paced_client(paced_node, project, networks, accounts) -> GridClient:
+def paced_client(paced_node: AnvilNode, project: Any, networks: Any, accounts: Any) -> GridClient:
     _, manifest = deploy_to_node(paced_node, project, networks, accounts[0])
     client = grid_client(paced_node, manifest)
     client.smart_meter.register_meter(anvil_account(0), MQTT_METERS[0], anvil_account(5).address, region_id=1)
@@ -44,7 +45,7 @@ def paced_client(paced_node, project, networks, accounts) -> GridClient:
     return client
 
 
-def start_gateway(client: GridClient, broker, store: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_gateway(client: GridClient, broker: Broker, store: Path, log: Path) -> subprocess.Popen[bytes]:
     command = [
         sys.executable, "-m", "energy_grid.cli", "--rpc-url", client.w3.provider.endpoint_uri,  # type: ignore[attr-defined]
         "--manifest", str(client.manifest_path), "--dev-account", "1",  # type: ignore[attr-defined]
@@ -58,7 +59,9 @@ def start_gateway(client: GridClient, broker, store: Path, log: Path) -> subproc
     return process
 
 
-def device(client: GridClient, broker, meter_index: int, timestamp_s: int, nonce: int, consumption_wh: int) -> subprocess.Popen[str]:
+def device(
+    client: GridClient, broker: Broker, meter_index: int, timestamp_s: int, nonce: int, consumption_wh: int
+) -> subprocess.Popen[str]:
     """The outside device, publishing one reading; its answer comes on stdout."""
     meter = MQTT_METERS[meter_index]
     key = anvil_account(3 + meter_index).key.hex()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -51,20 +51,20 @@ GWEI = 10**9
 
 
 @pytest.fixture(scope="module")
-def gateway_node(tmp_path_factory):
+def gateway_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
     node = AnvilNode(tmp_path_factory.mktemp("gateway-node")).start()
     yield node
     node.stop()
 
 
 @pytest.fixture(scope="module")
-def gateway_manifest(gateway_node, project, networks, accounts):
+def gateway_manifest(gateway_node: AnvilNode, project: Any, networks: Any, accounts: Any) -> Path:
     _, manifest = deploy_to_node(gateway_node, project, networks, accounts[0])
     return manifest
 
 
 @pytest.fixture(scope="module")
-def open_broker(tmp_path_factory):
+def open_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A broker of this module's own that admits anyone: the ACL is tested in test_mqtt_broker.py."""
     with mosquitto_broker(tmp_path_factory.mktemp("gateway-broker"), allow_anonymous=True) as broker:
         yield broker
@@ -124,7 +124,12 @@ class Harness:
     def take(self, count: int) -> None:
         """Steps until the gateway has taken `count` more messages."""
         before = self.received()
-        wait_until(lambda: self.gateway.step(STEP_WAIT_S) or self.received() >= before + count, ANSWER_TIMEOUT_S, f"{count} messages taken")
+
+        def taken() -> bool:
+            self.gateway.step(STEP_WAIT_S)
+            return self.received() >= before + count
+
+        wait_until(taken, ANSWER_TIMEOUT_S, f"{count} messages taken")
 
     def received(self) -> float:
         return self.gateway.metrics.registry.get_sample_value("energy_grid_gateway_readings_received_total") or 0.0
@@ -227,7 +232,9 @@ def gateway_settings(broker: Any, tmp_path: Path, client_id: str, **options: Any
 
 
 @pytest.fixture
-def gateway_harness(gateway_node, gateway_manifest, open_broker, tmp_path, request) -> Iterator[Harness]:
+def gateway_harness(
+    gateway_node: AnvilNode, gateway_manifest: Path, open_broker: Any, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Harness]:
     client = grid_client(gateway_node, gateway_manifest)
     client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
     gateway = Gateway(client, anvil_account(1), gateway_settings(open_broker, tmp_path, f"gateway-{request.node.name}"))
@@ -235,7 +242,7 @@ def gateway_harness(gateway_node, gateway_manifest, open_broker, tmp_path, reque
     client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
 
 
-def _running(client: GridClient, gateway: Gateway, broker: Any) -> Iterator[Harness]:
+def _running(client: GridClient, gateway: Gateway, broker: Any) -> Generator[Harness, None, None]:
     publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     publisher.connect(broker.host, broker.port)
     publisher.loop_start()
@@ -322,12 +329,12 @@ def test_a_batch_mined_while_the_gateway_follows_it_is_not_taken_for_a_replaced_
 
     def mined_just_after_the_look_up(nonce: int, head_number: int) -> Any:
         found = look_up(nonce, head_number)
-        client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        client.w3.provider.make_request("evm_mine", [])
         return found
 
-    submitter._mined = mined_just_after_the_look_up  # type: ignore[method-assign]
+    submitter._mined = mined_just_after_the_look_up
     followed = submitter.follow(harness.gateway.clock.head())
-    submitter._mined = look_up  # type: ignore[method-assign]
+    submitter._mined = look_up
     assert followed.mined == [] and followed.requeued == []
     harness.mine()
     (answer,) = harness.answers_for(device.address, "accepted", 2)[1:]
@@ -346,12 +353,12 @@ def test_a_batch_whose_receipt_the_node_does_not_show_yet_for_a_used_nonce_is_no
     harness = gateway_harness
     client = harness.client
     device = second_reading_sent(harness, "receipt-late")
-    client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # and mined
+    client.w3.provider.make_request("evm_mine", [])  # and mined
     submitter = harness.gateway.submitter
     look_up = submitter._mined
-    submitter._mined = lambda _nonce, _head: None  # type: ignore[method-assign]  # no receipt shown yet
+    submitter._mined = lambda _nonce, _head: None  # no receipt shown yet
     followed = submitter.follow(harness.gateway.clock.head())
-    submitter._mined = look_up  # type: ignore[method-assign]
+    submitter._mined = look_up
     assert followed.requeued == [] and submitter.store.waiting() == []
     harness.mine()
     (answer,) = harness.answers_for(device.address, "accepted", 2)[1:]
@@ -439,9 +446,9 @@ def test_a_reading_the_chain_refuses_after_acceptance_is_answered_and_the_rest_g
         harness.publish(device.sign(client, at + INTERVAL_S))
     harness.take(2)
     # The operator deactivates one meter after the gateway accepted its reading.
-    client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    client.w3.provider.make_request("evm_setAutomine", [True])
     client.transact(anvil_account(0), client["SmartMeter"].functions.deactivateMeter(dropped.address))
-    client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    client.w3.provider.make_request("evm_setAutomine", [False])
     harness.mine()
     harness.mine()
     assert [a["reason"] for a in harness.answers_for(dropped.address, "rejected", 1)] == ["inactive-meter"]
@@ -452,7 +459,9 @@ def test_a_reading_the_chain_refuses_after_acceptance_is_answered_and_the_rest_g
 # ------------------------------------------------------------------------------------ crashes
 
 
-def test_a_gateway_that_dies_between_its_store_and_the_chain_sends_nothing_twice(gateway_node, gateway_manifest, open_broker, tmp_path):
+def test_a_gateway_that_dies_between_its_store_and_the_chain_sends_nothing_twice(
+    gateway_node: AnvilNode, gateway_manifest: Path, open_broker: Any, tmp_path: Path
+) -> None:
     client = grid_client(gateway_node, gateway_manifest)
     client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
     settings = GatewaySettings(
@@ -469,7 +478,7 @@ def test_a_gateway_that_dies_between_its_store_and_the_chain_sends_nothing_twice
     def die(_tx: Any) -> None:
         raise SystemExit("killed")
 
-    first.submitter._broadcast = die  # type: ignore[method-assign]
+    first.submitter._broadcast = die  # type: ignore[method-assign,assignment]  # The test replaces the method to stop the process here.
     with pytest.raises(SystemExit):
         harness.mine()
     (tx_nonce,) = first.store.in_flight()
@@ -498,7 +507,7 @@ def test_readings_a_chain_lost_by_going_back_are_sent_again(gateway_harness):
     device = new_device(client, "rollback")
     at = first_readings(harness, [device])
     harness.mine(at + INTERVAL_S)
-    snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]
     device.consumption_wh += 77
     harness.publish(device.sign(client, at + INTERVAL_S))
     harness.take(1)
@@ -506,7 +515,7 @@ def test_readings_a_chain_lost_by_going_back_are_sent_again(gateway_harness):
     harness.mine()
     harness.answers_for(device.address, "accepted", 2)
     assert client["SmartMeter"].functions.nonces(device.address).call() == 2
-    client.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    client.w3.provider.make_request("evm_revert", [snapshot])
     assert client["SmartMeter"].functions.nonces(device.address).call() == 1
     harness.mine()  # the gateway sees a block that is not the one it saw at that height
     harness.mine()
@@ -521,7 +530,7 @@ def test_readings_a_chain_lost_by_going_back_are_sent_again(gateway_harness):
 # ------------------------------------------------------------------------------------ gas and fees
 
 
-def test_batch_sizing_keeps_every_batch_under_the_cap():
+def test_batch_sizing_keeps_every_batch_under_the_cap() -> None:
     assert gas_cap(30_000_000) == 15_000_000
     assert gas_cap(60_000_000) == PER_TRANSACTION_GAS_CAP
     device_a, device_b = Account.from_key("0x" + "21" * 32), Account.from_key("0x" + "22" * 32)
@@ -572,7 +581,7 @@ def test_a_stuck_transaction_is_replaced_with_higher_fees_until_mined(gateway_ha
     (tx_nonce,) = harness.gateway.store.in_flight()
     sent = harness.gateway.store.transactions(tx_nonce)[0]
     # The base fee jumps far above what the transaction offers: it cannot be mined.
-    client.w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(sent.max_fee_per_gas * 50)])  # type: ignore[arg-type]
+    client.w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(sent.max_fee_per_gas * 50)])
     for _ in range(harness.gateway.settings.stuck_after_blocks):
         harness.mine()
     versions = harness.gateway.store.transactions(tx_nonce)
@@ -586,7 +595,7 @@ def test_a_stuck_transaction_is_replaced_with_higher_fees_until_mined(gateway_ha
     assert harness.gateway.metrics.registry.get_sample_value("energy_grid_gateway_transactions_total", {"outcome": "replaced"}) >= 1.0
 
 
-def test_the_fee_policy_raises_both_fees_and_respects_its_ceiling():
+def test_the_fee_policy_raises_both_fees_and_respects_its_ceiling() -> None:
     policy = FeePolicy(bump_percent=25, max_fee_ceiling_per_gas=100 * GWEI)
     fees = policy.initial(base_fee_per_gas=10 * GWEI, suggested_tip_per_gas=GWEI)
     assert (fees.max_fee_per_gas, fees.max_priority_fee_per_gas) == (21 * GWEI, GWEI)
@@ -688,9 +697,9 @@ def test_the_gateway_handler_answers_any_message_once_and_never_raises(gateway_h
     device.consumption_wh += 13
     good = device.sign(client, at + INTERVAL_S)
     topic = readings_topic(gateway.chain_id, device.address)
-    answers: list[tuple[str, bool]] = []
+    answers: list[tuple[str, bool, bytes]] = []
     sent_answer = gateway._answer
-    gateway._answer = lambda meter, accepted, payload: answers.append((meter, accepted, payload))  # type: ignore[method-assign]
+    gateway._answer = lambda meter, accepted, payload: answers.append((meter, accepted, payload))
     head = gateway.clock.head()
 
     @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
@@ -711,7 +720,7 @@ def test_the_gateway_handler_answers_any_message_once_and_never_raises(gateway_h
     try:
         handled_once()
     finally:
-        gateway._answer = sent_answer  # type: ignore[method-assign]
+        gateway._answer = sent_answer
     harness.publish(good)
     harness.take(1)
     harness.mine()
@@ -877,7 +886,7 @@ def test_a_stuck_batch_is_replaced_without_the_readings_whose_deadline_passed_an
         harness.mine()  # sent
         (tx_nonce,) = harness.gateway.store.in_flight()
         sent = harness.gateway.store.transactions(tx_nonce)[0]
-        client.w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(sent.max_fee_per_gas * 50)])  # type: ignore[arg-type]
+        client.w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(sent.max_fee_per_gas * 50)])
         for _ in range(stuck_blocks):
             harness.mine()
         replacement = harness.gateway.store.transactions(tx_nonce)[-1]
@@ -941,9 +950,9 @@ def test_a_waiting_reading_another_relayer_put_on_chain_is_answered_accepted_not
     device = new_device(client, "relayed-elsewhere")
     at = first_readings(harness, [device])
     signed = harness.next_reading(device, at + INTERVAL_S, 6)
-    client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    client.w3.provider.make_request("evm_setAutomine", [True])
     receipt = client.transact(anvil_account(2), client["SmartMeter"].functions.submitSignedReadings([signed.as_tuple()]))
-    client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    client.w3.provider.make_request("evm_setAutomine", [False])
     harness.mine()
     harness.mine()
     answer = harness.answers_for(device.address, "accepted", 2)[-1]
@@ -1021,8 +1030,8 @@ def test_a_reading_too_large_for_a_batch_of_its_own_is_refused_and_batch_sizes_g
 
 
 def test_readings_are_answered_accepted_at_the_confirmation_depth_and_a_reorg_before_it_sends_them_again_once(
-    gateway_node, gateway_manifest, open_broker, tmp_path
-):
+    gateway_node: AnvilNode, gateway_manifest: Path, open_broker: Any, tmp_path: Path
+) -> None:
     """With two confirmations a batch mined in the latest block is not answered yet; a reorganisation that
     drops that block puts its reading back in the queue, and it is sent again, lands once and is answered
     once, saying how deep its block was."""
@@ -1039,7 +1048,9 @@ def test_readings_are_answered_accepted_at_the_confirmation_depth_and_a_reorg_be
         harness.take(1)
         harness.mine()  # sent
         harness.mine()  # mined in the latest block: one confirmation
-        assert harness.gateway.store.get(device.address, 0).state == ReadingState.SUBMITTED
+        stored = harness.gateway.store.get(device.address, 0)
+        assert stored is not None
+        assert stored.state == ReadingState.SUBMITTED
         harness.mine()
         first = harness.answers_for(device.address, "accepted", 1)[0]
         assert (first["nonce"], first["confirmations"]) == (0, 2)
@@ -1073,8 +1084,8 @@ def test_readings_are_answered_accepted_at_the_confirmation_depth_and_a_reorg_be
 @pytest.mark.parametrize("restarted", [False, True], ids=["seen", "restarted-after-it"])
 @pytest.mark.parametrize("dropped_depth", [1, 2], ids=["confirming", "answered"])
 def test_a_reorg_that_drops_a_batch_with_the_next_one_waiting_behind_it_leaves_no_gap_in_the_accounts_nonces(
-    gateway_node, gateway_manifest, open_broker, tmp_path, restarted, dropped_depth
-):
+    gateway_node: AnvilNode, gateway_manifest: Path, open_broker: Any, tmp_path: Path, restarted: bool, dropped_depth: int
+) -> None:
     """A batch is mined (one block deep, or answered two deep) while the next batch waits in the node's
     pool behind it; a reorganisation drops the first. The gateway, seeing it or restarted after it,
     sends the dropped batch's signed bytes again at their nonce, so the one behind it can be mined:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from eth_account import Account
 
 from energy_grid.services.gateway.store import ReadingState, ReadingStore, StoredReading, StoredTransaction
-from energy_grid.signing.readings import sign_reading
+from energy_grid.signing.readings import SignedReading, sign_reading
 
 CHAIN_ID = 31337
 SMART_METER = "0x" + "5e" * 20
@@ -21,7 +21,7 @@ DEVICE = Account.from_key("0x" + "11" * 32)
 NOW = 1_800_000_000
 
 
-def reading(nonce: int, minutes: int = 0):
+def reading(nonce: int, minutes: int = 0) -> SignedReading:
     return sign_reading(DEVICE.key, CHAIN_ID, SMART_METER, nonce, NOW + 600, (NOW + 60 * minutes, 5_000 + nonce, 2_000, 50_000, 1_000))
 
 
@@ -168,7 +168,9 @@ def test_only_a_waiting_reading_can_be_refused(tmp_path):
     assert store.in_flight() == {0: [reading(0)]}
     store.mark_on_chain(0, transaction(0).tx_hash, 12)
     store.refuse(DEVICE.address, 0, "too late: it is on chain")
-    assert store.get(DEVICE.address, 0).state == ReadingState.ON_CHAIN
+    stored = store.get(DEVICE.address, 0)
+    assert stored is not None
+    assert stored.state == ReadingState.ON_CHAIN
     assert store.counts()[ReadingState.REFUSED] == 0
 
 
@@ -184,5 +186,7 @@ def test_readings_in_transactions_the_chain_lost_when_it_went_back_are_in_flight
     assert store.unmine_from(1) == [reading(1, 1), reading(2, 2)]
     assert store.in_flight() == {1: [reading(1, 1), reading(2, 2)], 2: [reading(3, 3)]}
     assert store.get(DEVICE.address, 1) == StoredReading(reading(1, 1), NOW, ReadingState.SUBMITTED, None, None)
-    assert store.get(DEVICE.address, 0).state == ReadingState.ON_CHAIN
+    stored = store.get(DEVICE.address, 0)
+    assert stored is not None
+    assert stored.state == ReadingState.ON_CHAIN
     assert store.unmine_from(1) == []

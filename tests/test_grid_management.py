@@ -7,6 +7,8 @@ Every custom error is asserted with all of its arguments and every event with al
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from eth_utils import keccak
 
@@ -45,7 +47,7 @@ def grid(grid_management, admin, stablecoin, operator, guardian, consumer):
 def add_producer(grid, operator):
     """registerProducer, then the operator's verifyProducer: a producer whose capacity and output count."""
 
-    def add(capacity_w: int, energy_type: int, sender):
+    def add(capacity_w: int, energy_type: int, sender: Any) -> Any:
         tx = grid.registerProducer(capacity_w, energy_type, sender=sender)
         grid.verifyProducer(sender, sender=operator)
         return tx
@@ -58,7 +60,7 @@ def _deployed_first(grid, funded_market, smart_meter, producer, consumer, batter
     """Deploy and name the accounts before any test's own state (ape isolation)."""
 
 
-def next_interval_start(chain, offset: int = 0) -> int:
+def next_interval_start(chain: Any, offset: int = 0) -> int:
     ts = (interval_of(chain.pending_timestamp) + 1) * INTERVAL_SECONDS + offset
     chain.pending_timestamp = ts
     return ts

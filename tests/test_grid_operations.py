@@ -9,6 +9,7 @@ with all of its arguments and every event with all of its fields (helpers.revert
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 import pytest
 from eth_utils import keccak
@@ -70,7 +71,7 @@ class Status(IntEnum):
 # ----------------------------------------------------------------------------- helpers
 
 
-def fields(struct) -> dict:
+def fields(struct: Any) -> dict:
     """A returned struct as {field: value}, to compare with a dict naming every field."""
     return dict(struct.items())
 
@@ -130,7 +131,7 @@ def emergency_logs(gm, go, emergency_id, reason, mode_switched=True, region=REGI
     return logs
 
 
-def capacity(go, region=REGION) -> dict:
+def capacity(go: Any, region: int = REGION) -> dict:
     return fields(go.getRegionCapacity(region))
 
 
@@ -163,7 +164,7 @@ def other_op(other_region_operator):
     return other_region_operator
 
 
-def _new_operator(accounts, gm, region: int):
+def _new_operator(accounts: Any, gm: Any, region: int) -> Any:
     account = accounts.generate_test_account()
     account.balance = 10**18
     gm.registerOperator("Fresh Grid Co", region, 100, sender=account)
@@ -376,13 +377,13 @@ def test_one_call_into_grid_management_per_operator_transaction(go, gm, op, bala
     assert calls_into(gm, tx) == ["operatorStatus", "implementEmergencyProtocol"]
 
 
-def calls_into(contract, tx) -> list[str]:
+def calls_into(contract: Any, tx: Any) -> list[str]:
     """Names of the functions `tx` called on `contract`, in order (from anvil's call tree)."""
     names = {HexBytes(keccak(text=a.selector)[:4]): a.name for a in contract.contract_type.abi if a.type == "function"}
     target = HexBytes(contract.address)
     found: list[str] = []
 
-    def walk(node) -> None:
+    def walk(node: Any) -> None:
         for sub in node.calls:
             if HexBytes(sub.address) == target:
                 found.append(names[HexBytes(sub.calldata[:4])])
@@ -1097,7 +1098,7 @@ def initiated(go, operator, action_id, action, target, priority, region=REGION):
     )
 
 
-def available(go, region=REGION) -> dict:
+def available(go: Any, region: int = REGION) -> dict:
     return {a: go.getAvailableBalancingKW(region, a) for a in (1, 2, 3, 4)}
 
 

@@ -30,6 +30,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -106,7 +107,7 @@ class Community:
 
 
 @pytest.fixture(scope="module")
-def household_community(project, accounts, chain, tmp_path_factory) -> Iterator[Community]:
+def household_community(project: Any, accounts: Any, chain: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Community]:
     """The live stack's broker, chain, gateway and web app under supervisord, on the deployment the
     set-up step would have made; stopped as Ctrl-C stops `make live`."""
     directory = tmp_path_factory.mktemp("household-meter")

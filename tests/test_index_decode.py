@@ -5,6 +5,7 @@ its row reads, every row gets all its required columns, and a row is built from 
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import cast
 
 import pytest
 
@@ -44,12 +45,16 @@ def test_builds_a_row_from_the_event_arguments():
     assert (order.block_number, order.log_index, order.tx_hash, order.timestamp_s) == (7, 3, AT.tx_hash, 1_000)
     assert (order.order_id, order.side, order.amount_wh, order.expiry_s) == (4, 1, 2**255, 5_000)
     assert order.trader == "0x5a5A5a5a5A5a5a5a5a5A5a5A5A5a5a5A5A5A5A5A" and order.counterparty is None
-    assert EVENTS[("EnergyTrading", "OrderCreated")].build({**arguments, "counterparty": TRADER}, AT).counterparty == order.trader
+    with_counterparty = cast(m.OrderCreated, EVENTS[("EnergyTrading", "OrderCreated")].build({**arguments, "counterparty": TRADER}, AT))
+    assert with_counterparty.counterparty == order.trader
 
 
 def test_the_fixed_columns_tell_a_table_s_events_apart():
     arguments = {"orderId": 4, "trader": TRADER, "unfilledWh": 10, "refundedEscrow": 2}
-    reasons = {event: EVENTS[("EnergyTrading", event)].build(arguments, AT).reason for event in ("OrderCancelled", "ExpiredOrderReleased")}
+    reasons = {
+        event: cast(m.OrderClosed, EVENTS[("EnergyTrading", event)].build(arguments, AT)).reason
+        for event in ("OrderCancelled", "ExpiredOrderReleased")
+    }
     assert reasons == {"OrderCancelled": "CANCELLED", "ExpiredOrderReleased": "RELEASED"}
 
 
@@ -67,4 +72,5 @@ def test_a_zone_s_row_keeps_the_role_its_event_named():
 
     assert isinstance(cleared, m.ZoneCleared)
     assert (cleared.period, cleared.zone, cleared.role, cleared.clearing_price_per_kwh, cleared.net_export_wh) == (9, 2, 1, 150_000, 500)
-    assert EVENTS[("MarketZones", "ZoneCleared")].build({**arguments, "role": ZoneRole.COUPLED}, AT).role == 0
+    coupled = cast(m.ZoneCleared, EVENTS[("MarketZones", "ZoneCleared")].build({**arguments, "role": ZoneRole.COUPLED}, AT))
+    assert coupled.role == 0

@@ -6,6 +6,9 @@ ledger's own tally sums it; the coverage and P90 exceedances as the test counts 
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, cast
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -34,7 +37,7 @@ TX_HASH = "0x" + "ab" * 32
 
 
 @pytest.fixture
-def ledger_grid(api_manifest, networks) -> GridClient:
+def ledger_grid(api_manifest: Path, networks: Any) -> GridClient:
     return GridClient.from_manifest(api_manifest, networks.provider.uri)
 
 
@@ -123,10 +126,11 @@ def test_the_route_answers_the_region_s_band_load_and_scores(ledger_grid, api_se
         answer = http.get("/api/v1/analytics/forecasts", params={"from": from_s, "to": to_s}).json()
         net = net_import_wh(metered)
         assert (answer["regionId"], answer["regions"], answer["from"], answer["to"]) == (REGION, [REGION], from_s, to_s)
+        # The first forecast covers the whole window, so every interval has a band.
         assert answer["intervals"] == [
             {"interval": first + k, "start": (first + k) * INTERVAL_SECONDS, "p10Wh": band[0], "p50Wh": band[1], "p90Wh": band[2],
              "netImportWh": net[k]}
-            for k, band in enumerate(shown_band(metered, first + k) for k in range(FORECAST_WINDOW))
+            for k, band in enumerate(cast(tuple[int, int, int], shown_band(metered, first + k)) for k in range(FORECAST_WINDOW))
         ]  # fmt: skip
         score = ledger_grid.forecast_ledger.get_score(REGION, first)
         [scored] = answer["scores"]

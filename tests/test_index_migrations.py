@@ -235,7 +235,9 @@ def test_upgrades_an_index_built_before_uint256_values_keeping_its_rows(index):
     assert differences(index) == []
     page = queries.PageRequest(10, 0)
     with index.session() as session:
-        assert queries.order(session, 7)["expiry"] == INT64_MAX
+        migrated_order = queries.order(session, 7)
+        assert migrated_order is not None
+        assert migrated_order["expiry"] == INT64_MAX
         [trade] = queries.trades(session, page, None, None, None)["items"]
         assert (trade["transactionId"], trade["buyOrderId"], trade["sellOrderId"]) == (3, None, 7)
         [cleared] = queries.zone_clearings(session, page, None, None)["items"]

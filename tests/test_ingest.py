@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from energy_grid.chain.accounts import anvil_account
@@ -45,11 +46,11 @@ def ingest_manifest(ingest_node, project, networks, accounts):
 
 
 @pytest.fixture
-def ingest_client(ingest_node, ingest_manifest) -> GridClient:
+def ingest_client(ingest_node: AnvilNode, ingest_manifest: Path) -> GridClient:
     return grid_client(ingest_node, ingest_manifest)
 
 
-def gateway() -> Account:
+def gateway() -> LocalAccount:
     """The local deployer: operator and gateway of SmartMeter."""
     return anvil_account(0)
 

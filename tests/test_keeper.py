@@ -16,11 +16,13 @@ import threading
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
+from web3.types import RPCEndpoint
 
 from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.anvil import free_port
@@ -52,7 +54,7 @@ def keeper_manifest(keeper_node, project, networks, accounts):
 
 
 @pytest.fixture
-def keeper_client(keeper_node, keeper_manifest) -> GridClient:
+def keeper_client(keeper_node: AnvilNode, keeper_manifest: Path) -> GridClient:
     return grid_client(keeper_node, keeper_manifest)
 
 
@@ -71,7 +73,7 @@ def fresh_traders(client: GridClient, tag: str, count: int, energy_wh: int = 20_
     traders = [Account.from_key(keccak(text=f"{tag}-trader-{i}")) for i in range(count)]
     devices = [Account.from_key(keccak(text=f"{tag}-meter-{i}")).address for i in range(count)]
     for trader, device in zip(traders, devices, strict=True):
-        client.w3.provider.make_request("anvil_setBalance", [trader.address, hex(10**20)])
+        client.w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [trader.address, hex(10**20)])
         client.transact(operator(), client["PaymentToken"].functions.addConsumerBalance(trader.address, 10_000))
         client.smart_meter.register_meter(operator(), device, trader.address, region_id=1)
     start = now_s(client) - 300
@@ -130,7 +132,7 @@ def expected_matches(client: GridClient, orders: list[Placed], at_s: int) -> lis
             and min(bid.expiry_s, ask.expiry_s) > at_s
         )
 
-    matches = []
+    matches: list[tuple[int, int, int, int]] = []
     while True:
         pairs = [
             (bid, ask)
@@ -352,7 +354,7 @@ def test_a_coupled_market_too_large_for_one_transaction_is_cleared_in_steps(keep
         assert zones.zone_result(period, zone).clearing_tick == word & 0xFF  # ZoneResult's tick, its low byte
 
 
-def keeper_process(node: AnvilNode, manifest, account: LocalAccount, from_block: int, metrics_port: int) -> subprocess.Popen[str]:
+def keeper_process(node: AnvilNode, manifest: Path, account: LocalAccount, from_block: int, metrics_port: int) -> subprocess.Popen[str]:
     env = {**os.environ, "ENERGY_GRID_PRIVATE_KEY": account.key.hex()}
     command = [sys.executable, "-m", "energy_grid.cli", "--rpc-url", node.url, "--manifest", str(manifest), "--json", "keeper"]
     command += ["--max-batch", "3", "--poll-interval", "0.2", "--from-block", str(from_block), "--metrics-port", str(metrics_port)]
@@ -449,7 +451,7 @@ def standing_households(client: GridClient, tag: str) -> tuple[list[LocalAccount
     households = [Account.from_key(keccak(text=f"{tag}-household-{i}")) for i in range(6)]
     meters = [Account.from_key(keccak(text=f"{tag}-household-meter-{i}")).address for i in range(6)]
     for i, (household, meter) in enumerate(zip(households, meters, strict=True)):
-        client.w3.provider.make_request("anvil_setBalance", [household.address, hex(10**20)])
+        client.w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [household.address, hex(10**20)])
         client.smart_meter.register_meter(operator(), meter, household.address, 1, 0, 0)
         client.approve_auction(household)
         if i < 3:
@@ -623,6 +625,6 @@ def test_after_a_reorganisation_the_keeper_reads_its_book_again(keeper_client):
     placed = place(client, buyer, BUY, 1_000, 200_000)
     keeper.sync()
     assert placed.order_id in keeper.book.orders
-    client.w3.provider.make_request("anvil_reorg", [1, []])  # type: ignore[arg-type]
+    client.w3.provider.make_request("anvil_reorg", [1, []])
     keeper.sync()
     assert keeper.reorgs == 1 and placed.order_id not in keeper.book.orders

@@ -8,21 +8,28 @@ its own members, each signed by the region's operator."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
+from web3.types import RPCEndpoint
 
 from energy_grid.chain.accounts import anvil_account
+from energy_grid.chain.anvil import AnvilNode
 from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import transformer_load_kw
 from energy_grid.live.audit import audit_community
 from energy_grid.live.community import LiveCommunity, LiveSetUpError, feeder_operators, live_config, set_up_community
 from energy_grid.live.series import read_series
 from energy_grid.services.reporters import dr_planner, oracle_reporter
+from energy_grid.services.reporters.dr_planner import DemandResponsePlanner
 from energy_grid.services.reporters.load_reporter import LoadReporter
 from energy_grid.services.reporters.service import run_service
 from energy_grid.simulation.ledger import SimulationImbalance
 
 from support.live_helpers import LIVE_SEED, interval_end_s, mine_at, readings_reader, running_meters
+from support.mosquitto import Broker
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from
 
 HOUSEHOLDS = 4
@@ -31,9 +38,13 @@ RELAYER = 5  # a dev account without a role
 ORACLE_REPORTER = 2  # the oracles' reporter of the local deployment
 WATTS_PER_WH_A_QUARTER_HOUR = 4  # a Wh in 900 s is 4 W on average
 
+# The module's node, its manifest and the set-up community; and a test's client, community and (node, manifest).
+FeedersSetUp = tuple[AnvilNode, Path, LiveCommunity]
+Feeders = tuple[GridClient, LiveCommunity, tuple[AnvilNode, Path]]
+
 
 @pytest.fixture(scope="module")
-def feeders_set_up(project, accounts, chain, tmp_path_factory):
+def feeders_set_up(project: Any, accounts: Any, chain: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeedersSetUp]:
     directory = tmp_path_factory.mktemp("live_feeders")
     state, manifest = deploy_to_state_file(project, accounts, chain, directory)
     node = node_from(state, directory, "feeders")
@@ -44,22 +55,22 @@ def feeders_set_up(project, accounts, chain, tmp_path_factory):
 
 
 @pytest.fixture
-def feeders(feeders_set_up, tmp_path):
+def feeders(feeders_set_up: FeedersSetUp, tmp_path: Path) -> Iterator[Feeders]:
     """The set-up community with a run file (and series) of the test's own, its chain reverted after."""
     node, manifest, set_up = feeders_set_up
     client = client_of(node, manifest)
-    snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]
+    snapshot = client.w3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
     run_file = tmp_path / set_up.run_file.name
     shutil.copy(set_up.run_file, run_file)
     yield client, LiveCommunity(set_up.config, set_up.record, run_file), (node, manifest)
-    client.w3.provider.make_request("evm_revert", [snapshot])
+    client.w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
 
 
-def latest_load(client: GridClient, region: int):
+def latest_load(client: GridClient, region: int) -> Any:
     return client["GridOperations"].functions.getCurrentLoad(region).call()
 
 
-def first_interval_on_chain(feeders, mqtt_broker) -> None:
+def first_interval_on_chain(feeders: Feeders, mqtt_broker: Broker) -> None:
     """The virtual meters publish every household's reading of the first interval, a relayer puts
     them on chain, and the chain's clock moves a minute past the interval's end."""
     client, community, (node, manifest) = feeders
@@ -153,10 +164,11 @@ def test_the_live_planner_plans_every_feeder_region_from_its_own_members(feeders
     planners = dr_planner.every_region(client, operators)
     run_service(planners, once=True)
 
-    assert [planner.region_id for planner in planners.regions] == list(operators)
-    assert [planner.account.address for planner in planners.regions] == [account.address for account in operators.values()]
+    regions = cast(list[DemandResponsePlanner], planners.regions)  # every_region makes only planners
+    assert [planner.region_id for planner in regions] == list(operators)
+    assert [planner.account.address for planner in regions] == [account.address for account in operators.values()]
     members = {}
-    for planner in planners.regions:
+    for planner in regions:
         assert len(planner.plans) == 1  # the day the chain stands at, planned
         for meter in planner.members.values():
             assert int(client["SmartMeter"].functions.getMeter(meter).call().regionId) == planner.region_id

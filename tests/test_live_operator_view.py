@@ -22,6 +22,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -44,6 +45,7 @@ from energy_grid.live.status import IntervalProgress, interval_progress
 from support.anvil_node import wait_until
 from support.cli_helpers import cli_runner
 from support.live_helpers import LIVE_SEED, interval_end_s, mine_at, readings_reader, running_meters
+from support.mosquitto import Broker
 from support.service_helpers import serve_in_thread
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from
 from support.web_helpers import PHONE_VIEWPORT, UI_TIMEOUT_MS, chromium, wallet_session
@@ -84,7 +86,7 @@ class Traded:
 
 
 @pytest.fixture(scope="module")
-def live_like(project, accounts, chain, tmp_path_factory) -> Iterator[LiveLike]:
+def live_like(project: Any, accounts: Any, chain: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveLike]:
     directory = tmp_path_factory.mktemp("live_operator")
     state, manifest = deploy_to_state_file(project, accounts, chain, directory)
     node = node_from(state, directory, "operator")
@@ -99,7 +101,7 @@ def mine_to(client: GridClient, timestamp_s: int) -> None:
     mine_at(client, max(timestamp_s, int(client.w3.eth.get_block("latest")["timestamp"]) + 1))
 
 
-def trade_interval(live: LiveLike, broker, interval: int) -> Traded:
+def trade_interval(live: LiveLike, broker: Broker, interval: int) -> Traded:
     """The interval's readings published, on chain, its market cleared and its standing orders settled."""
     client, community = live.client(), live.community
     with readings_reader(broker) as reader, running_meters(live.client(), community, broker):
@@ -115,7 +117,7 @@ def trade_interval(live: LiveLike, broker, interval: int) -> Traded:
 
 
 @pytest.fixture(scope="module")
-def first_interval(live_like, mqtt_broker) -> Traded:
+def first_interval(live_like: LiveLike, mqtt_broker: Broker) -> Traded:
     return trade_interval(live_like, mqtt_broker, 0)
 
 
@@ -194,7 +196,7 @@ def _text(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def live_web(live_like, tmp_path_factory) -> Iterator[str]:
+def live_web(live_like: LiveLike, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = ServiceSettings(
         rpc_url=live_like.node.url, manifest_file=live_like.manifest, relayer=anvil_account(RELAYER), poll_interval_s=0.2,
         database_url=f"sqlite:///{tmp_path_factory.mktemp('live_index') / 'index.sqlite'}",

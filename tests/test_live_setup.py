@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
+from web3.types import RPCEndpoint
 
 from energy_grid.chain.accounts import AccountSource
 from energy_grid.cli.live_setup import setup
@@ -103,7 +104,7 @@ def test_a_paced_chain_is_refused_before_its_set_up(live_deployment, tmp_path):
     node = node_from(state, tmp_path, "paced")
     try:
         client = client_of(node, manifest)
-        client.w3.provider.make_request("evm_setIntervalMining", [60])
+        client.w3.provider.make_request(RPCEndpoint("evm_setIntervalMining"), [60])
         before = client.w3.eth.get_block("latest")
         with pytest.raises(LiveSetUpError, match="already mines a block every 60 s"):
             set_up_community(client, LIVE_HOUSEHOLDS, LIVE_SEED, tmp_path / "run.json")

@@ -22,11 +22,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import pytest
+from eth_typing import ChecksumAddress
 from paho.mqtt.enums import MQTTProtocolVersion
 from web3 import Web3
-from web3.types import RPCEndpoint
+from web3.types import RPCEndpoint, Wei
 
 from energy_grid.chain.anvil import LOCAL_HOST, anvil_node, free_port, port_is_free, state_dump_begun_after
 from energy_grid.live.chain import Pace
@@ -311,8 +313,8 @@ def test_the_chain_mines_by_itself_once_ready_and_resumes_after_kill_9_with_its_
         paced = stamps(w3, marker.block_number, w3.eth.block_number)
         assert {b - a for a, b in itertools.pairwise(paced)} == {SPEED * BLOCK_TIME_S}
         # A transaction sent to the paced chain goes in its next block.
-        sender = w3.eth.accounts[9]
-        sent = w3.eth.send_transaction({"from": sender, "to": sender, "value": 1})
+        sender = cast("tuple[ChecksumAddress, ...]", w3.eth.accounts)[9]  # Web3 types the accounts as a tuple of one.
+        sent = w3.eth.send_transaction({"from": sender, "to": sender, "value": Wei(1)})
         receipt = wait_until(lambda: rpc(w3, "eth_getTransactionReceipt", sent.to_0x_hex()), BLOCKS_TIMEOUT_S, "the transaction mined")
         assert receipt["status"] == "0x1"
 

@@ -44,7 +44,7 @@ MAX_FILLS_PER_ORDER = 32
 ID, TRADER, AMOUNT, FILLED_WH, PRICE, EXPIRY, TYPE, STATUS, COUNTERPARTY, ESCROW = range(10)
 
 
-def create_op(order_type: int):
+def create_op(order_type: int) -> st.SearchStrategy[tuple[Any, ...]]:
     return st.tuples(
         st.just("create"),
         st.integers(0, N_TRADERS - 1),
@@ -96,7 +96,7 @@ class Model:
         """Vault balances of the holders, accrued fees and every order, in one JSON-RPC batch; the
         vault's invariant (its reserves are what it holds of each token) is checked on the way."""
         energy, cash, vault, market = self.reader
-        reads = [(vault, "balancesOf", (holder,)) for holder in self.holders]
+        reads: list[tuple[Contract, str, tuple[Any, ...]]] = [(vault, "balancesOf", (holder,)) for holder in self.holders]
         reads += [(energy, "balanceOf", (vault.address,)), (cash, "balanceOf", (vault.address,)), (vault, "reserves", ())]
         reads.append((market, "accruedFees", ()))
         reads += [(market, "getTraderOrders", (trader.address, 0, 100)) for trader in self.traders]
@@ -169,7 +169,9 @@ def is_live(order: tuple, now: int) -> bool:
     return order[STATUS] == ACTIVE and order[COUNTERPARTY] == ZERO_ADDRESS and now < order[EXPIRY]
 
 
-def predicted_crossing(book: dict, trader: str, order_type: int, amount: int, price: int, now: int):
+def predicted_crossing(
+    book: dict, trader: str, order_type: int, amount: int, price: int, now: int
+) -> tuple[str | None, list[tuple[Any, int, Any]]]:
     """The reference walk: (error, fills) for a new undirected order, fills as (resting id, Wh, price)."""
     crossed = [
         o
@@ -177,6 +179,7 @@ def predicted_crossing(book: dict, trader: str, order_type: int, amount: int, pr
         if is_live(o, now) and o[TYPE] != order_type and (o[PRICE] <= price if order_type == BUY else o[PRICE] >= price)
     ]
     crossed.sort(key=lambda o: (o[PRICE] if order_type == BUY else -o[PRICE], o[ID]))
+    fills: list[tuple[Any, int, Any]]
     fills, left = [], amount
     for o in crossed:
         if left == 0:
@@ -198,11 +201,11 @@ def checksummed(order: tuple) -> tuple:
     return tuple(fields)
 
 
-def pick(items: list, index: int):
+def pick(items: list, index: int) -> Any:
     return items[index % len(items)] if items else None
 
 
-def match_error(market, buy: tuple, sell: tuple, now: int):
+def match_error(market: Any, buy: tuple, sell: tuple, now: int) -> Any:
     """The error matchOrders must revert with for an ACTIVE BUY and SELL, or None."""
     if now >= buy[EXPIRY] or now >= sell[EXPIRY]:
         return market.OrderExpired
@@ -215,7 +218,7 @@ def match_error(market, buy: tuple, sell: tuple, now: int):
     return None
 
 
-def fill_error(market, order: tuple, taker: str, now: int):
+def fill_error(market: Any, order: tuple, taker: str, now: int) -> Any:
     """The error fillOrder must revert with for an ACTIVE order and a fitting amount, or None."""
     if now >= order[EXPIRY]:
         return market.OrderExpired
@@ -265,7 +268,7 @@ def test_random_market_sequences_keep_the_invariants(model, keeper, ops):
         ape.chain.restore(snapshot)
 
 
-def run(model: Model, keeper, ops) -> None:
+def run(model: Model, keeper: Any, ops: list[tuple[Any, ...]]) -> None:
     """Applies `ops` one by one at one-second steps (a wait skips further), checking the market's
     invariants after each that changed anything; then settles and closes everything."""
     chain = ape.chain
@@ -454,7 +457,7 @@ STEPS = {
 }
 
 
-def close_everything(model: Model, keeper, book: dict[int, tuple]) -> None:
+def close_everything(model: Model, keeper: Any, book: dict[int, tuple]) -> None:
     """Settles what is left and closes every order: all value goes back to its owners."""
     market = model.market
     by_address = {t.address: t for t in model.traders}

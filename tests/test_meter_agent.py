@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import queue
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from eth_keys.datatypes import PrivateKey
 
 from energy_grid.chain.accounts import anvil_account
@@ -35,11 +37,11 @@ from energy_grid.services.meter_agent.config import load_config
 from energy_grid.services.meter_agent.outbox import Outbox, OutboxError
 from energy_grid.services.meter_agent.sources.dsmr import DsmrSource
 from energy_grid.services.mqtt import BROKER_PASSWORD_ENV
-from energy_grid.signing.readings import DEADLINE_MARGIN_S
+from energy_grid.signing.readings import DEADLINE_MARGIN_S, SignedReading
 
 from support.anvil_node import wait_until
 from support.meter_sources import KEYSTORE_PASSWORD, SAMPLES, dsmr5_telegram, p1_bridge, write_agent_config, write_keystore
-from support.mosquitto import MQTT_CHAIN_ID, MQTT_GATEWAY_USER, MQTT_METERS, MQTT_MONITOR_USER, connected
+from support.mosquitto import MQTT_CHAIN_ID, MQTT_GATEWAY_USER, MQTT_METERS, MQTT_MONITOR_USER, Broker, connected
 
 METER_KEY = anvil_account(3)  # MQTT_METERS[0]'s key
 SMART_METER = anvil_account(9).address  # the EIP-712 domain's contract address: signing needs no chain
@@ -64,7 +66,7 @@ def agent_files(tmp_path, p1, mqtt_broker):
     return write_agent_config(tmp_path, chain_id=MQTT_CHAIN_ID, smart_meter=SMART_METER, meter=MQTT_METERS[0], broker=broker, source=source)
 
 
-def open_agent(config_path, mqtt_broker, first_nonce: int = 0, **timing) -> MeterAgent:
+def open_agent(config_path: Path, mqtt_broker: Broker, first_nonce: int = 0, **timing: Any) -> MeterAgent:
     config = load_config(config_path, {BROKER_PASSWORD_ENV: mqtt_broker.passwords[MQTT_METERS[0]]})
     outbox = Outbox(config.outbox, config.chain_id, config.smart_meter, config.meter, lambda: first_nonce)
     source = DsmrSource(dict(config.source)["url"], "5")
@@ -81,7 +83,7 @@ def end_of(interval: int) -> int:
     return DAY_START_S + (interval + 1) * INTERVAL_S
 
 
-def verified(payload: bytes):
+def verified(payload: bytes) -> SignedReading:
     """The signed reading of a published message, its signature checked as the gateway checks it."""
     signed = parse_reading(readings_topic(MQTT_CHAIN_ID, MQTT_METERS[0]), payload, MQTT_CHAIN_ID)
     verify_signature(signed, MQTT_CHAIN_ID, SMART_METER)
@@ -163,28 +165,42 @@ def test_the_outbox_survives_a_restart_and_its_readings_are_published_again_with
     as it was signed, stamped by the gateway's retained clock; unanswered, again after two intervals."""
     before = open_agent(agent_files, mqtt_broker)
     written = before.take_reading(chain_time(0))
+    assert written is not None
     before.outbox.close()  # the power goes: nothing was published
 
     agent = open_agent(agent_files, mqtt_broker)
     assert agent.outbox.entries() == [written] and agent.outbox.next_nonce == 1
+
+    def clock_seen() -> bool:
+        agent.step(0.05)
+        return agent.clock.now() is not None
+
+    def next_clock_seen() -> bool:
+        agent.step(0.05)
+        now = agent.clock.now()
+        assert now is not None  # the retained clock came before
+        return now.block_number == 9
+
     with connected(mqtt_broker, MQTT_GATEWAY_USER, mqtt_broker.passwords[MQTT_GATEWAY_USER]) as gateway, \
             connected(mqtt_broker, MQTT_MONITOR_USER, mqtt_broker.passwords[MQTT_MONITOR_USER]) as monitor:  # fmt: skip
         assert not monitor.subscribe(readings_topic(MQTT_CHAIN_ID, MQTT_METERS[0])).is_failure
         gateway.client.publish(clock_topic(MQTT_CHAIN_ID), clock_message(5, chain_time(0, into_s=120).timestamp_s), qos=1, retain=True)
         agent.link.connect()
         try:
-            wait_until(lambda: agent.step(0.05) or agent.clock.now() is not None, ANSWER_TIMEOUT_S, "the retained clock")
+            wait_until(clock_seen, ANSWER_TIMEOUT_S, "the retained clock")
             agent.step(0)
             assert monitor.next_message().payload == written.payload
             gateway.client.publish(clock_topic(MQTT_CHAIN_ID), clock_message(9, chain_time(2, into_s=120).timestamp_s), qos=1, retain=True)
-            wait_until(lambda: agent.step(0.05) or agent.clock.now().block_number == 9, ANSWER_TIMEOUT_S, "the next clock")
-            payloads = [monitor.next_message().payload for _ in range(2)]
+            wait_until(next_clock_seen, ANSWER_TIMEOUT_S, "the next clock")
+            payloads = [cast(bytes, monitor.next_message().payload) for _ in range(2)]
         finally:
             agent.link.close()
             gateway.client.publish(clock_topic(MQTT_CHAIN_ID), b"", qos=1, retain=True)  # the retained clock cleared for other tests
     # At interval 2 the reading of interval 1 is signed and published, and the first one, unanswered
     # for two intervals of the chain's time, is published again as it was.
-    assert sorted(payloads, key=lambda payload: verified(payload).nonce) == [written.payload, agent.outbox.get(1).payload]
+    republished = agent.outbox.get(1)
+    assert republished is not None
+    assert sorted(payloads, key=lambda payload: verified(payload).nonce) == [written.payload, republished.payload]
     with pytest.raises(queue.Empty):
         monitor.messages.get_nowait()
 
@@ -208,6 +224,7 @@ def test_the_gateway_s_answers_settle_the_outbox(agent_files, mqtt_broker, p1):
 
     answer(agent, Rejected(MessageCode.EXPIRED, "the deadline passed", 1, second.digest).answer(), accepted=False)
     resigned = agent.outbox.get(1)
+    assert resigned is not None
     assert resigned.reading == second.reading and resigned.digest != second.digest
     assert verified(resigned.payload).deadline == chain_time(6).timestamp_s + DEADLINE_MARGIN_S
     answer(agent, Rejected(MessageCode.EXPIRED, "the deadline passed", 1, second.digest).answer(), accepted=False)
@@ -240,7 +257,7 @@ def test_an_outbox_is_one_meter_s(agent_files, mqtt_broker):
 # ------------------------------------------------------------------------------------ the command
 
 
-def run_agent_command(config_path, env: dict[str, str]):
+def run_agent_command(config_path: Path, env: dict[str, str]) -> Result:
     environ = {name: value for name, value in os.environ.items() if not name.startswith("ENERGY_GRID_")}
     return CliRunner().invoke(cli, ["meter-agent", "--config", str(config_path)], env={**environ, **env})
 

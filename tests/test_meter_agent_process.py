@@ -10,6 +10,8 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from test_gateway_process import start_gateway
@@ -21,7 +23,7 @@ from energy_grid.services.mqtt import BROKER_PASSWORD_ENV
 
 from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
 from support.meter_sources import KEYSTORE_PASSWORD, dsmr5_telegram, p1_bridge, write_agent_config, write_keystore
-from support.mosquitto import MQTT_CHAIN_ID, MQTT_METERS, MQTT_MONITOR_USER, connected
+from support.mosquitto import MQTT_CHAIN_ID, MQTT_METERS, MQTT_MONITOR_USER, Broker, connected
 
 METER = MQTT_METERS[0]  # anvil dev account 3's address
 BLOCK_TIMESTAMP_STEP_S = 300  # a block a second, 300 s of the chain's time each: an interval every three blocks
@@ -36,7 +38,7 @@ def agent_node(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def agent_client(agent_node, project, networks, accounts) -> GridClient:
+def agent_client(agent_node: AnvilNode, project: Any, networks: Any, accounts: Any) -> GridClient:
     _, manifest = deploy_to_node(agent_node, project, networks, accounts[0])
     client = grid_client(agent_node, manifest)
     client.smart_meter.register_meter(anvil_account(0), METER, anvil_account(5).address, region_id=1)
@@ -46,7 +48,7 @@ def agent_client(agent_node, project, networks, accounts) -> GridClient:
     return client
 
 
-def start_agent(client: GridClient, broker, config, log) -> subprocess.Popen[bytes]:
+def start_agent(client: GridClient, broker: Broker, config: Path, log: Path) -> subprocess.Popen[bytes]:
     """The agent's process; the node is named, so a new outbox starts at SmartMeter's nonce."""
     command = [sys.executable, "-m", "energy_grid.cli", "--rpc-url", client.w3.provider.endpoint_uri,  # type: ignore[attr-defined]
                "meter-agent", "--config", str(config)]  # fmt: skip
@@ -54,7 +56,7 @@ def start_agent(client: GridClient, broker, config, log) -> subprocess.Popen[byt
     return subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
-def on_chain(client: GridClient, nonce: int, import_wh: int, log) -> None:
+def on_chain(client: GridClient, nonce: int, import_wh: int, log: Path) -> None:
     """Waits until SmartMeter has the meter's readings up to `nonce`, the latest with `import_wh`."""
     smart_meter = client["SmartMeter"].functions
 
@@ -85,7 +87,7 @@ def test_a_p1_meter_s_readings_reach_the_chain_through_the_agent_and_the_gateway
 
                 def a_block_of_this_chain() -> bool:
                     # The first message may be another module's gateway's, retained on the session's broker.
-                    block_number, timestamp_s = parse_clock(monitor.next_message().payload)
+                    block_number, timestamp_s = parse_clock(cast(bytes, monitor.next_message().payload))
                     latest = client.w3.eth.block_number
                     return block_number <= latest and int(client.w3.eth.get_block(block_number)["timestamp"]) == timestamp_s
 

@@ -50,7 +50,9 @@ def test_the_committed_telegrams_carry_the_crc_the_standard_gives(name):
     """CRC-16/ARC over the telegram from `/` to `!`, four hex digits after it; dsmr-parser computes
     the same. The bad sample's register was changed after its CRC: it fails."""
     telegram = sample(name)
-    body, crc = re.fullmatch(r"(/.*!)([0-9A-F]{4})\r\n", telegram, re.DOTALL).groups()
+    framed = re.fullmatch(r"(/.*!)([0-9A-F]{4})\r\n", telegram, re.DOTALL)
+    assert framed is not None
+    body, crc = framed.groups()
     assert crc16_arc(body.encode()) == TelegramParser.crc16(body)
     assert (crc16_arc(body.encode()) == int(crc, 16)) is (name != "dsmr50_bad_crc.txt")
     assert telegram.count("\r\n") == telegram.count("\n")  # CR LF line ends, as a P1 port sends them

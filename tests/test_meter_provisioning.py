@@ -19,6 +19,7 @@ import sys
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -49,7 +50,7 @@ NON_OPERATOR = 5  # a funded dev account without SmartMeter's OPERATOR_ROLE
 
 
 @pytest.fixture(scope="module")
-def provisioning_manifest(project, admin, chain, tmp_path_factory) -> Path:
+def provisioning_manifest(project: Any, admin: Any, chain: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh system, wired as `make deploy` wires a local chain (dev account 0 registers meters)."""
     system = deploy_system(project, admin)
     setup_local_roles(system, admin)
@@ -57,17 +58,17 @@ def provisioning_manifest(project, admin, chain, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def provisioning_cli(provisioning_manifest, networks) -> Callable[..., CliRun]:
+def provisioning_cli(provisioning_manifest: Path, networks: Any) -> Callable[..., CliRun]:
     return cli_runner(networks.provider.uri, provisioning_manifest)
 
 
 @pytest.fixture
-def provisioning_client(provisioning_manifest, networks) -> GridClient:
+def provisioning_client(provisioning_manifest: Path, networks: Any) -> GridClient:
     return GridClient(Web3(Web3.HTTPProvider(networks.provider.uri)), read_manifest(provisioning_manifest))
 
 
 @pytest.fixture
-def broker_files(tmp_path) -> tuple[Path, Path]:
+def broker_files(tmp_path: Path) -> tuple[Path, Path]:
     """A password file and an ACL as an operator wrote them for the service users, before any meter."""
     password_file, acl_file = tmp_path / "energy-grid.passwd", tmp_path / "energy-grid.acl"
     write_password_file(password_file, {"gateway": "gateway password", "monitor": "monitor password"})
@@ -76,7 +77,7 @@ def broker_files(tmp_path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def live_folder(tmp_path_factory) -> Iterator[RunFolder]:
+def live_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunFolder]:
     """The run folder `live up` writes, with its broker alone running under supervisord."""
     stack = write_run_folder(tmp_path_factory.mktemp("live"), project_dir=ROOT)
     folder = stack.folder
@@ -96,7 +97,14 @@ def live_folder(tmp_path_factory) -> Iterator[RunFolder]:
         supervisord.wait(timeout=BROKER_START_TIMEOUT_S)
 
 
-def provision(cli: Callable[..., CliRun], *args: str, expect: int = 0, account: int | None = 0, env=None, **invoke) -> CliRun:
+def provision(
+    cli: Callable[..., CliRun],
+    *args: str,
+    expect: int = 0,
+    account: int | None = 0,
+    env: dict[str, str | None] | None = None,
+    **invoke: Any,
+) -> CliRun:
     """`meters provision ARGS` as dev account `account` (the operator by default), with the meter key's
     password in the environment unless `env` says otherwise."""
     environment = {"ENERGY_GRID_KEYSTORE_PASSWORD": KEY_PASSWORD, "ENERGY_GRID_BROKER_PASSWORD": None} | (env or {})
@@ -131,7 +139,9 @@ def test_a_new_meter_is_connected_to_the_live_broker_and_a_second_run_changes_no
     out = tmp_path / "household" / "meter-agent.toml"
     out.parent.mkdir()
     config_text = live_folder.mosquitto_conf.read_text()
-    port = int(re.search(r"^listener (\d+) 127\.0\.0\.1$", config_text, re.MULTILINE).group(1))
+    listener = re.search(r"^listener (\d+) 127\.0\.0\.1$", config_text, re.MULTILINE)
+    assert listener is not None
+    port = int(listener.group(1))
     broker = Broker("127.0.0.1", port, live_folder.logs / "broker.log")
     passwords = json.loads(live_folder.credentials.read_text())
     users_before = live_folder.password_file.read_text().splitlines()
@@ -169,7 +179,9 @@ def test_a_new_meter_is_connected_to_the_live_broker_and_a_second_run_changes_no
         # The broker: every user before kept, in place; the meter's user and block added; reloaded.
         assert live_folder.password_file.read_text().splitlines()[:-1] == users_before
         assert live_folder.acl_file.read_text() == acl_before + "\n" + "\n".join(meter_acl_block(CHAIN_ID, meter)) + "\n"
-        password = NEW_PASSWORD_LINE.search(first.stderr).group(1)
+        new_password = NEW_PASSWORD_LINE.search(first.stderr)
+        assert new_password is not None
+        password = new_password.group(1)
         with connected(broker, meter, password) as device:
             assert device.connack.get(timeout=ANSWER_TIMEOUT_SECONDS) == "Success"
             assert device.subscribe(clock_topic(CHAIN_ID)) == "Granted QoS 1"

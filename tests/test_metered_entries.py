@@ -4,6 +4,8 @@ hands a batch's filled entries to a market (MeteredMarketRecorder) without encod
 
 from __future__ import annotations
 
+from typing import Any
+
 import ape
 import pytest
 from ape.exceptions import TransactionError
@@ -32,7 +34,7 @@ def recorder(project, admin):
     return admin.deploy(project.MeteredMarketRecorder)
 
 
-def recorded(tx) -> list[list[int]]:
+def recorded(tx: Any) -> list[list[int]]:
     return [list(log.entries) for log in tx.events if log.event_name == "Recorded"]
 
 

@@ -244,6 +244,7 @@ def test_a_meter_added_to_a_running_broker_is_admitted_after_a_reload_and_every_
             assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
             assert acl_file.read_text() == acl_before + "\n" + "\n".join(meter_acl_block(MQTT_CHAIN_ID, meter)) + "\n"
             reloads = broker.reloads()
+            assert broker.pid is not None
             reload_broker(broker.pid)
             broker.wait_for_reload(reloads)
 

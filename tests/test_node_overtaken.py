@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from web3 import Web3
 from web3.exceptions import Web3RPCError
+from web3.types import Wei
 
 from energy_grid.chain.jsonrpc import OVERTAKEN_ATTEMPTS, JsonRpcError, NodeProvider, call_batch, overtaken_by_a_block
 
@@ -71,7 +72,7 @@ def flaky_node():
 
 def estimate(url: str) -> int:
     w3 = Web3(NodeProvider(url))
-    return int(w3.eth.estimate_gas({"from": "0x" + "11" * 20, "to": "0x" + "22" * 20, "value": 1}))
+    return int(w3.eth.estimate_gas({"from": "0x" + "11" * 20, "to": "0x" + "22" * 20, "value": Wei(1)}))
 
 
 def test_a_read_overtaken_by_a_block_is_asked_again_through_web3(flaky_node):

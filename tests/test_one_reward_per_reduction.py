@@ -10,6 +10,8 @@ rewarded for, and those windows never overlap.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from eth_account import Account
 
@@ -152,7 +154,9 @@ def test_a_later_window_is_rewarded_and_an_earlier_one_refused(demand_response, 
     assert dr.rewardedReductionWh(household) == REDUCTION_WH <= measured
 
 
-def event_and_program_over_one_window(dr, dp, operator, owner, household, writer, chain) -> tuple[int, int, int, int]:
+def event_and_program_over_one_window(
+    dr: Any, dp: Any, operator: Any, owner: Any, household: Any, writer: Any, chain: Any
+) -> tuple[int, int, int, int]:
     """An event and a program of `operator` over the same next window, `owner` in both, the window
     metered and over: (event id, program id, window start, window end)."""
     move_to_next_window(chain)

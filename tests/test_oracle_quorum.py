@@ -9,6 +9,8 @@ Every custom error is asserted with all of its arguments and every event with al
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from conftest import ORACLE_HEARTBEAT_SECONDS, ORACLE_REGION, PRICE_MAX_DEVIATION_BPS
 
@@ -29,7 +31,7 @@ def _deployed_first(price_discovery, admin, other, stranger, reporters):
     """Deploy the oracles and PriceDiscovery, and name the accounts, before any test's own state."""
 
 
-def at(chain, timestamp: int) -> int:
+def at(chain: Any, timestamp: int) -> int:
     chain.pending_timestamp = timestamp
     return timestamp
 

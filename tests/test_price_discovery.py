@@ -8,6 +8,8 @@ Every custom error is asserted with all of its arguments and every event with al
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from conftest import ORACLE_HEARTBEAT_SECONDS, ORACLE_REGION, UTC_OFFSET_MINUTES
 
@@ -31,7 +33,9 @@ HOUR, DAY = 3_600, 86_400
 BASE = 250_000  # 0.25 MOCKUSD per kWh
 
 
-def model_price(base, demand_w, supply_w, irradiance, wind_mm_s, frequency, voltage, time_factor) -> dict[str, int]:
+def model_price(
+    base: int, demand_w: int, supply_w: int, irradiance: int, wind_mm_s: int, frequency: int, voltage: int, time_factor: int
+) -> dict[str, int]:
     """The formula as the seed and IPriceDiscovery state it, in integers, rounding as documented."""
     demand = 20_000 if supply_w == 0 else min(max(demand_w * 10_000 // supply_w, 5_000), 20_000)
     availability = min(max(irradiance * 10_000 // 1_000, wind_mm_s * 10_000 // 12_000), 10_000)
@@ -83,13 +87,13 @@ def feed(price_oracle, weather_oracle, grid_oracle, reporters, chain):
     return report
 
 
-def at_local_hour(chain, hour: int, minute: int = 0, offset_minutes: int = UTC_OFFSET_MINUTES) -> int:
+def at_local_hour(chain: Any, hour: int, minute: int = 0, offset_minutes: int = UTC_OFFSET_MINUTES) -> int:
     """A timestamp at least a day ahead at which the local time is hour:minute."""
     utc_seconds = (hour * 60 + minute - offset_minutes) * 60 % DAY
     return (chain.pending_timestamp // DAY + 2) * DAY + utc_seconds
 
 
-def reported_at(chain, feed, timestamp: int, **inputs) -> None:
+def reported_at(chain: Any, feed: Any, timestamp: int, **inputs: int) -> None:
     """Oracle data reported 10 s before `timestamp`, then a block mined at `timestamp`."""
     feed(at=timestamp - 10, **inputs)
     mine_at(chain, timestamp)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ORACLE_HEARTBEAT_SECONDS, PRICE_DECIMALS, PRICE_DESCRIPTION, PRICE_MAX_DEVIATION_BPS
@@ -57,7 +58,9 @@ def r2(reporters):
     return reporters[2]
 
 
-def reported(oracle, tx, reporter, round_id, reported_answer, report_count, answer=None) -> None:
+def reported(
+    oracle: Any, tx: Any, reporter: Any, round_id: int, reported_answer: int, report_count: int, answer: int | None = None
+) -> None:
     """`tx` emitted the report and, when `answer` is given, the round's answer, and nothing else,
     and returned the round the report joined."""
     events = [
@@ -75,7 +78,7 @@ def reported(oracle, tx, reporter, round_id, reported_answer, report_count, answ
     assert tx.return_value == round_id
 
 
-def round_at(chain) -> int:
+def round_at(chain: Any) -> int:
     """The timestamp the next transaction gets, fixed so it can be asserted."""
     ts = chain.pending_timestamp
     chain.pending_timestamp = ts

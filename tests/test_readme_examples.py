@@ -81,7 +81,7 @@ def fresh_node() -> Iterator[AnvilNode]:
 
 
 @pytest.fixture(scope="module")
-def checkout(fresh_node, tmp_path_factory) -> Path:
+def checkout(fresh_node: AnvilNode, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`make deploy` on the fresh node, its manifest in deployments/ of a folder laid out as a checkout."""
     folder = tmp_path_factory.mktemp("readme")
     (folder / "examples").symlink_to(REPO / "examples")

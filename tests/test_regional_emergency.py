@@ -5,6 +5,8 @@ price at 3 × base) while any region is.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
@@ -41,7 +43,7 @@ def _deployed_first(emergency_gm, north, south, admin, stranger):
     """Deploy and name the accounts before any test's own state (ape isolation)."""
 
 
-def in_emergency(emergency_gm) -> tuple[bool, bool, bool]:
+def in_emergency(emergency_gm: Any) -> tuple[bool, bool, bool]:
     return emergency_gm.isRegionInEmergency(NORTH), emergency_gm.isRegionInEmergency(SOUTH), emergency_gm.getGridStatus().emergencyMode
 
 

@@ -46,7 +46,7 @@ def _deployed_first(grid_oracle, weather_oracle, admin, other, stranger):
 
 
 @pytest.fixture(params=CASES, ids=[case.name for case in CASES])
-def case(request) -> RegionalOracleCase:
+def case(request: pytest.FixtureRequest) -> RegionalOracleCase:
     return request.param
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 
 import pytest
+from eth_account.signers.local import LocalAccount
 
 from energy_grid.chain.errors import InvalidInputError
+from energy_grid.contracts.client import GridClient
 from energy_grid.contracts.forecasts import QuantileForecast
 from energy_grid.domain.demand_response import cautious_forecast, centred_window, day_loading_forecast
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
@@ -95,11 +97,11 @@ def dr_chain(dr_node):
     rpc(client, "evm_revert", [snapshot])
 
 
-def planner(client, account=None) -> DemandResponsePlanner:
+def planner(client: GridClient, account: LocalAccount | None = None) -> DemandResponsePlanner:
     return DemandResponsePlanner(client, account or operator(), region_id=REGION, rating_kva=RATING_KVA)
 
 
-def event_count(client) -> int:
+def event_count(client: GridClient) -> int:
     return int(client["DemandResponse"].functions.eventCount().call())
 
 

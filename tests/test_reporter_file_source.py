@@ -122,6 +122,7 @@ def test_rows_are_reported_once_the_clock_passes_them(file_node, tmp_path):
     assert sample(service.metrics, "skipped_total", reason="malformed") == 2
     grid = client["GridOracle"].functions.getGridData(REGION).call()
     expected = by_line["line 44"].grid
+    assert expected is not None
     assert (grid.frequencyMilliHz, grid.voltagePerMille, grid.supplyW, grid.demandW) == (
         expected.frequency_millihz,
         expected.voltage_per_mille,
@@ -137,7 +138,9 @@ def test_rows_are_reported_once_the_clock_passes_them(file_node, tmp_path):
     run_service(service, once=True)
     assert nonce(client, oracle_reporter_account()) == before + 2
     weather = client["WeatherOracle"].functions.getWeather(REGION).call()
-    assert weather.temperatureMilliCelsius == by_line["line 48"].weather.temperature_milli_celsius
+    expected_weather = by_line["line 48"].weather
+    assert expected_weather is not None
+    assert weather.temperatureMilliCelsius == expected_weather.temperature_milli_celsius
     assert sample(service.metrics, "skipped_total", reason="missed") == 4
     restarted = OracleReporter(client, oracle_reporter_account(), FileSource(export), region_id=REGION)
     run_service(restarted, once=True)

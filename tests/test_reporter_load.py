@@ -10,10 +10,12 @@ import threading
 
 import pytest
 
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import INTERVAL_SECONDS, interval_of
-from energy_grid.services.reporters.load_reporter import LoadReporter
+from energy_grid.services.reporters.load_reporter import LoadReporter, _Region
 from energy_grid.services.reporters.region import RatingUnknownError
 from energy_grid.services.reporters.service import NotAllowedError, run_service
+from energy_grid.services.runtime import ChainHead
 
 from support.anvil_node import AnvilNode, grid_client
 from support.reporter_helpers import (
@@ -53,13 +55,13 @@ def load_chain(load_node):
     rpc(client, "evm_revert", [snapshot])
 
 
-def next_interval(client) -> int:
+def next_interval(client: GridClient) -> int:
     ended = interval_of(now_s(client))
     move_to(client, (ended + 1) * INTERVAL_SECONDS + 10)
     return ended
 
 
-def report_count(client) -> int:
+def report_count(client: GridClient) -> int:
     return int(client["GridOperations"].functions.loadReportCount(REGION).call())
 
 
@@ -198,7 +200,7 @@ def test_a_region_whose_round_fails_does_not_hold_up_the_others_and_health_names
     report = LoadReporter._report
     failures = iter([ConnectionError("the node went away for a moment")])
 
-    def first_region_fails_once(self: LoadReporter, region, head) -> None:
+    def first_region_fails_once(self: LoadReporter, region: _Region, head: ChainHead) -> None:
         if region.region_id == other_region and (failure := next(failures, None)) is not None:
             raise failure
         report(self, region, head)
@@ -208,7 +210,7 @@ def test_a_region_whose_round_fails_does_not_hold_up_the_others_and_health_names
     rounds = []
     run_round = LoadReporter.run_round
 
-    def two_rounds(self: LoadReporter, head) -> None:
+    def two_rounds(self: LoadReporter, head: ChainHead) -> None:
         rounds.append(service.health(1.0))  # as /health answers before the round
         if len(rounds) == 2:
             stop.set()

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from energy_grid.cli import cli
+from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import INTERVAL_SECONDS, interval_of
 from energy_grid.services.reporters.oracle_reporter import ModelSource, OracleReporter
 from energy_grid.services.reporters.region import RegionMeters
@@ -64,7 +65,7 @@ def reporter(client, meters=None, account=None):
     return OracleReporter(client, account or oracle_reporter_account(), source, region_id=REGION)
 
 
-def next_interval(client) -> int:
+def next_interval(client: GridClient) -> int:
     """Moves the chain 10 s into the next interval; returns the interval that just ended."""
     ended = interval_of(now_s(client))
     move_to(client, (ended + 1) * INTERVAL_SECONDS + 10)

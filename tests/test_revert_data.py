@@ -4,6 +4,8 @@ than a word), directly and through a relaying call."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
@@ -26,7 +28,7 @@ def harness(project, admin):
     return admin.deploy(project.RevertDataHarness)
 
 
-def revert_data_of(chain, to: str, calldata: bytes) -> bytes:
+def revert_data_of(chain: Any, to: str, calldata: bytes) -> bytes:
     """The raw data an eth_call to `to` reverts with; fails the test if the call succeeds."""
     response = chain.provider.web3.provider.make_request(
         "eth_call", [{"to": to, "data": "0x" + calldata.hex()}, "latest"]

@@ -16,6 +16,7 @@ from eth_utils import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from web3 import Web3
+from web3.types import Wei
 
 from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.anvil import start_anvil
@@ -150,7 +151,7 @@ def test_mining_by_hand_sends_large_batches_in_large_blocks_and_gives_the_node_b
         sender.release()
         assert w3.provider.make_request("anvil_getAutomine", [])["result"] is True  # type: ignore[arg-type]
         assert int(w3.eth.get_block("latest")["gasLimit"]) == node_gas_limit  # a client sizing gas by it is not refused
-        w3.eth.send_transaction({"from": anvil_account(2).address, "to": anvil_account(3).address, "value": 1})
+        w3.eth.send_transaction({"from": anvil_account(2).address, "to": anvil_account(3).address, "value": Wei(1)})
         assert int(w3.eth.get_block("latest")["gasLimit"]) == node_gas_limit
     finally:
         node.stop()

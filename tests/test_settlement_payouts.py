@@ -8,6 +8,8 @@ pending `trade` and `wallets` fixtures are in conftest.py, shared helpers in sup
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from support.helpers import (
@@ -190,7 +192,7 @@ def test_a_settled_transactions_slot_is_reused_and_a_voided_ones_kept(m, admin, 
     m.setSettlementWindow(600, sender=admin)
     sell_id = create(m, seller, 5_000, 200_000, SELL, expiry)
 
-    def take(taker) -> int:
+    def take(taker: Any) -> int:
         return m.fillOrder(sell_id, 1_000, sender=taker).events.filter(m.OrderTaken)[0].transactionId
 
     first, voided = take(buyer), take(buyer)

@@ -4,8 +4,11 @@ InvalidSigner before anything else happens, as SmartMeter's signed readings do."
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from energy_grid.domain.enums import OrderType
 from energy_grid.signing.orders import SignedOrder, sign_order
 
 from support.helpers import ZERO_ADDRESS, reverts
@@ -21,8 +24,8 @@ def _deployed_first(funded_market, keeper, fee_recipient, stranger, admin):
     """Deploy and fund the market, and name the accounts, before any test's own state (ape isolation)."""
 
 
-def zero_trader_order(chain, expiry) -> SignedOrder:
-    return SignedOrder(ZERO_ADDRESS, 1_000, PRICE, expiry, SELL, 0, chain.pending_timestamp + SIGNATURE_WINDOW)
+def zero_trader_order(chain: Any, expiry: int) -> SignedOrder:
+    return SignedOrder(ZERO_ADDRESS, 1_000, PRICE, expiry, OrderType(SELL), 0, chain.pending_timestamp + SIGNATURE_WINDOW)
 
 
 def test_a_garbage_signature_does_not_pass_for_trader_zero(m, keeper, wallets, chain, expiry):

@@ -46,7 +46,9 @@ def result_of(day: list[tuple[int, int, int]], demand_response_at: int | None = 
 
 
 def legend_of(figure: plt.Figure) -> list[str]:
-    return [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    legend = figure.axes[0].get_legend()
+    assert legend is not None
+    return [text.get_text() for text in legend.get_texts()]
 
 
 @pytest.fixture

@@ -19,9 +19,11 @@ import dataclasses
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from energy_grid.chain.anvil import AnvilNode
 from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.simulation.driver import SimulationConfig, run_simulation
@@ -84,7 +86,7 @@ def assert_one_load_report_per_interval(client: GridClient, day_start_s: int) ->
     assert reported_at == [day_start_s + (i + 1) * INTERVAL_SECONDS for i in range(RESTART_CONFIG.interval_count)]
 
 
-def start_simulation(url: str, manifest, run_file, c: SimulationConfig = RESTART_CONFIG) -> subprocess.Popen[str]:
+def start_simulation(url: str, manifest: Path, run_file: Path, c: SimulationConfig = RESTART_CONFIG) -> subprocess.Popen[str]:
     command = [
         sys.executable, "-m", "energy_grid.cli", "--rpc-url", url, "--manifest", str(manifest), "--json", "simulate",
         "--households", str(c.households), "--seed", str(c.seed), "--intervals", str(c.intervals),
@@ -104,7 +106,7 @@ def wait_for_interval(process: subprocess.Popen[str], interval: int) -> None:
     raise AssertionError(f"the simulation ended (exit {process.wait()}) before interval {interval}")
 
 
-def killed_run_day(run_file, node) -> int:
+def killed_run_day(run_file: Path, node: AnvilNode) -> int:
     """The killed run's chain day D, after checking that some of its simulated intervals are on
     chain: the resumed run must continue it, not start afresh."""
     day_start_s = int(json.loads(run_file.read_text())["day_start_s"])

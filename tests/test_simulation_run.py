@@ -45,7 +45,7 @@ def sim_deployment(project, accounts, chain, tmp_path_factory):
     return deploy_to_state_file(project, accounts, chain, tmp_path_factory.mktemp("sim_run"))
 
 
-def simulate(deployment, directory, name: str) -> tuple[SimulationResult, list[Any], VaultBooks]:
+def simulate(deployment: tuple[Path, Path], directory: Path, name: str) -> tuple[SimulationResult, list[Any], VaultBooks]:
     """The run's result, the region's load reports in GridOperations after it, and the vault's books."""
     state, manifest = deployment
     node = node_from(state, directory, name)
@@ -132,6 +132,7 @@ def test_other_meters_trading_on_the_same_chain_leave_the_run_s_books_balanced(s
     try:
         client = client_of(node, manifest)
         spec = importlib.util.spec_from_file_location("standing_order_example", EXAMPLES / "standing_order_web3.py")
+        assert spec is not None and spec.loader is not None
         example = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(example)
         manifest_json = read_manifest(manifest)
@@ -166,6 +167,7 @@ def test_an_example_s_auction_left_unclaimed_before_the_run_leaves_its_audit_bal
     try:
         client = client_of(node, manifest)
         spec = importlib.util.spec_from_file_location("zones_example", EXAMPLES / "zones_web3.py")
+        assert spec is not None and spec.loader is not None
         example = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(example)
         coupled = example.run(client.w3, read_manifest(manifest))

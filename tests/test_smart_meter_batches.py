@@ -8,6 +8,8 @@ Every custom error is asserted with all of its arguments and every event with al
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -208,7 +210,9 @@ def signed_meters(smart_meter, admin, owner, other, meter_device, meter_device_2
 def sign(smart_meter, chain_id):
     """Signs a reading as `device` with `nonce` (deadline: an hour after the reading by default)."""
 
-    def build(device, nonce, ts, consumption, production, deadline=None, **kwargs) -> SignedReading:
+    def build(
+        device: Any, nonce: int, ts: int, consumption: int, production: int, deadline: int | None = None, **kwargs: Any
+    ) -> SignedReading:
         reading = (ts, consumption, production, kwargs.pop("frequency", FREQUENCY_NOMINAL_MILLIHZ), VOLTAGE_NOMINAL_PER_MILLE)
         return sign_reading(
             kwargs.pop("key", device.private_key),

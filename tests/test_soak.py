@@ -320,6 +320,7 @@ def test_only_a_run_with_faults_may_send_fewer_bad_messages_than_planned(faults,
     outcome = RunOutcome(spec, facts=facts, audit_error="not at rest", observed=Observed())
     outcome.bad_sent = {"malformed": sent} if sent else {}
     outcome.bad_expected_reasons = {"malformed": sent} if sent else {}
+    assert outcome.observed is not None
     outcome.observed.rejections = [Rejection(METERS[0], None, "malformed")] * sent
     (goal,) = [g for g in goals_of(outcome) if g.goal.startswith("10 bad messages planned")]
     assert goal.holds is holds

@@ -121,7 +121,7 @@ def set_limits(smart_meter, community, i, sell=0, sell_cap=0, buy=0, buy_cap=0):
     return smart_meter.setStandingOrder(community.meters[i], sell, sell_cap, buy, buy_cap, sender=community.owners[i])
 
 
-def placed_of(auction, meter: str, period: int) -> tuple[int, int, int, int]:
+def placed_of(auction: Any, meter: str, period: int) -> tuple[int, int, int, int]:
     """The meter's placed orders of `period` as (askWh, ask price, bidWh, bid price): one event per
     standing order is its settlement, so a placement is read from the meter's slot."""
     slot = auction.getMeteredOrders(meter)[period % 2]
@@ -703,7 +703,7 @@ def test_the_ledger_of_retired_import_outlives_the_reuse_of_the_meters_slot(smar
 LEDGER_SHIFT, LEDGER_MAX_WH = 217, 2**39 - 1  # a placed slot's ledger of retired import: bits 217-255
 
 
-def placed_storage_slot(auction, chain, meter: str, period: int) -> int:
+def placed_storage_slot(auction: Any, chain: Any, meter: str, period: int) -> int:
     """The storage slot of the meter's placed word for `period`'s parity, found by trying the mapping's
     possible declaration slots against the word a placement of `period` just wrote."""
     key = int(meter, 16) << 1 | period % 2

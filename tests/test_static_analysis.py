@@ -121,7 +121,7 @@ def in_project(path: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def slither_run(tmp_path_factory, request) -> SlitherRun:
+def slither_run(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> SlitherRun:
     started = time.monotonic()
     work = tmp_path_factory.mktemp("slither")
     (work / "input.json").write_text(json.dumps(standard_json_input()))
@@ -171,7 +171,9 @@ def describe(finding: dict[str, Any]) -> str:
     return f"{finding['impact']} {finding['check']} at {location(finding)}: {first_line}"
 
 
-def summary(findings, unused, erc_results, seconds) -> list[str]:
+def summary(
+    findings: list[dict[str, Any]], unused: list[dict[str, Any]], erc_results: dict[str, dict[str, Any]], seconds: float
+) -> list[str]:
     suppressions = sum(len(s) for s in suppressions_by_file().values())
     stale = [u for u in unused if in_project(u["file"])]
     lines = [
@@ -241,6 +243,7 @@ def test_every_suppression_names_a_detector_and_gives_a_reason():
     for path, lines in suppressions_by_file().items():
         for number, text in lines:
             match = SUPPRESSION.search(text)
+            assert match is not None  # Every line suppressions_by_file keeps matches.
             form = SUPPRESSION_FORM.fullmatch(match["rest"])
             if match["kind"] != "-next-line" or form is None or set(form["detectors"].split(",")) & set(EXCLUDED_DETECTORS):
                 bad.append(f"{path}:{number}: {text}")

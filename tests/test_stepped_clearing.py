@@ -11,6 +11,7 @@ is optimal by the linear program. The full book of 34 zones × 256 ticks is `mak
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from ape.exceptions import ContractLogicError
@@ -54,7 +55,7 @@ def a(funded_auction):
     return funded_auction
 
 
-def place_book(a, traders, period: int, rng: random.Random, regions: list[int], count: int) -> list[tuple]:
+def place_book(a: Any, traders: Any, period: int, rng: random.Random, regions: list[int], count: int) -> list[tuple]:
     """Places `count` random orders in `regions` (0: the bus); returns the book as clear_and_check reads it."""
     book = []
     for _ in range(count):
@@ -150,15 +151,15 @@ def mapping_slot(key: int, base_slot: int) -> int:
     return int.from_bytes(keccak(encode(["uint256", "uint256"], [key, base_slot])), "big")
 
 
-def storage_word(chain, contract, slot: int) -> int:
+def storage_word(chain: Any, contract: Any, slot: int) -> int:
     return int(chain.provider.make_request("eth_getStorageAt", [contract.address, hex(slot), "latest"]), 16)
 
 
-def set_storage_word(chain, contract, slot: int, word: int) -> None:
+def set_storage_word(chain: Any, contract: Any, slot: int, word: int) -> None:
     chain.provider.make_request("anvil_setStorageAt", [contract.address, hex(slot), f"0x{word:064x}"])
 
 
-def limits_slot(zones, grid_operator, chain, period: int) -> int:
+def limits_slot(zones: Any, grid_operator: Any, chain: Any, period: int) -> int:
     """The slot of Hill's limits for `period` in MarketZones, found by setting them while its gate is open."""
     zones.setLinkLimits(HILL, period, 1, 6, 7, sender=grid_operator)
     word = 7 | (8 << 128)  # each limit plus one
@@ -168,7 +169,7 @@ def limits_slot(zones, grid_operator, chain, period: int) -> int:
     return found[0]
 
 
-def coupled_book(a, auction_traders, period: int) -> None:
+def coupled_book(a: Any, auction_traders: Any, period: int) -> None:
     """Hill sells 20,000 Wh at tick 0, Town buys 20,000 Wh at tick 100: Hill's export link decides the trade."""
     place(a, auction_traders[0], HILL, period, False, 20_000, 0)
     place(a, auction_traders[1], TOWN, period, True, 20_000, 100)
@@ -235,7 +236,7 @@ def test_steps_whose_sellers_would_net_more_than_buyers_pay_give_no_result(
     assert a.getMarket(period).volumeWh == 20_000
 
 
-def assert_logs_contain(tx, event, **fields) -> None:
+def assert_logs_contain(tx: Any, event: Any, **fields: Any) -> None:
     found = [e for e in tx.events if e.event_name == event.name]
     assert [{k: e.event_arguments[k] for k in fields} for e in found] == [fields]
 

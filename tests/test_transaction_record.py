@@ -4,6 +4,8 @@ the status and the free-list link, and a transaction id splits back into its slo
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,11 +31,20 @@ def records(project, admin):
     return admin.deploy(project.TransactionRecordHarness)
 
 
-def fields_of(result) -> dict:
+def fields_of(result: Any) -> dict:
     return {name: getattr(result, name) for name in FIELDS}
 
 
-def recorded(buy=0, sell=0, amount=0, fee=0, payment_carry=0, refund_carry=0, dust=False, generation=0) -> tuple:
+def recorded(
+    buy: int = 0,
+    sell: int = 0,
+    amount: int = 0,
+    fee: int = 0,
+    payment_carry: int = 0,
+    refund_carry: int = 0,
+    dust: bool = False,
+    generation: int = 0,
+) -> tuple:
     # matchedAt, status and nextFreeSlot are the library's to set: what is passed for them is ignored.
     return (buy, sell, amount, 0, fee, payment_carry, refund_carry, dust, PENDING, 0, generation)
 

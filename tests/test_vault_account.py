@@ -8,6 +8,7 @@ Solidity's own mapping access reads."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 from eth_abi import encode
@@ -63,7 +64,7 @@ def harness(project, admin):
     return admin.deploy(project.VaultAccountHarness)
 
 
-def read(harness, word: int) -> Account:
+def read(harness: Any, word: int) -> Account:
     """The fields as the library reads them, checked against the model's reading of the same word."""
     energy_wh, payment, is_market, is_closed, place, approval_bit, open_approval_bit = harness.fields(word)
     model = Account.of(word)

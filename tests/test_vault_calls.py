@@ -4,6 +4,8 @@ the vault comes through as it is, and paymentsFor's result survives later alloca
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from ape import reverts
 from eth_abi import encode
@@ -22,7 +24,7 @@ def harness(project, admin, recorder):
     return admin.deploy(project.VaultCallsHarness, recorder)
 
 
-def last_call(recorder) -> bytes:
+def last_call(recorder: Any) -> bytes:
     return bytes(recorder.lastCall())
 
 

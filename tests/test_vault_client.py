@@ -6,9 +6,13 @@ is refused before anything is sent."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from energy_grid.chain.errors import ContractRevertError, InvalidInputError
@@ -17,7 +21,7 @@ from energy_grid.contracts.client import BUY, GridClient, MeterReading
 from energy_grid.contracts.smart_meter import MAX_STANDING_CAP_WH, MAX_STANDING_ORDER_NONCE, SettledStandingOrder
 from energy_grid.contracts.structs import StandingOrder
 from energy_grid.contracts.vault import VaultBalances
-from energy_grid.deploy.system import deploy_energy_auction, deploy_system, fund_local_accounts
+from energy_grid.deploy.system import System, deploy_energy_auction, deploy_system, fund_local_accounts
 from energy_grid.domain.units import ZERO_ADDRESS
 from energy_grid.signing.eip712 import sign_typed_data
 from energy_grid.signing.vault import StandingLimits
@@ -28,19 +32,19 @@ FEE_BPS = 50  # the deployment's grid fee
 
 
 @pytest.fixture(scope="module")
-def system(project, admin, accounts):
+def system(project: Any, admin: Any, accounts: Any) -> System:
     system = deploy_system(project, admin)
     fund_local_accounts(system, admin, list(accounts)[1:7])
     return system
 
 
 @pytest.fixture
-def client(system, chain, networks, tmp_path) -> GridClient:
+def client(system: System, chain: Any, networks: Any, tmp_path: Path) -> GridClient:
     path = write_manifest(build_manifest(chain.chain_id, system.contracts()), tmp_path)
     return GridClient(Web3(Web3.HTTPProvider(networks.provider.uri)), read_manifest(path))
 
 
-def signer(account) -> Account:
+def signer(account: Any) -> LocalAccount:
     return Account.from_key(account.private_key)
 
 
@@ -240,7 +244,7 @@ def test_an_owner_voids_its_unrelayed_standing_limits_through_the_client(client,
     assert client.w3.eth.get_transaction_count(owner.address) == sent
 
 
-def wallet_signature(account, typed: dict) -> bytes:
+def wallet_signature(account: LocalAccount, typed: dict[str, Any]) -> bytes:
     return bytes(Account.sign_message(encode_typed_data(full_message=typed), account.key).signature)
 
 
@@ -264,7 +268,7 @@ def test_standing_input_is_refused_before_sending(client, accounts):
     assert client.w3.eth.get_transaction_count(owner.address) == nonce
 
 
-def standing_pair(client, operator, seller, buyer) -> list[str]:
+def standing_pair(client: GridClient, operator: LocalAccount, seller: LocalAccount, buyer: LocalAccount) -> list[str]:
     """Two fresh meters, the seller's selling at 0.08 or more and the buyer's buying at 0.10 or less,
     both owners approving the auction and the buyer holding CASH in the vault."""
     smart_meter = client.smart_meter

@@ -39,7 +39,7 @@ from energy_grid.simulation.run_state import BASELINE_DAYS, REGION_ID, RunState
 
 from support.anvil_node import wait_until
 from support.live_helpers import LIVE_HOUSEHOLDS, interval_end_s, mine_at, readings_reader, running_meters, set_up_node
-from support.mosquitto import MQTT_CHAIN_ID, MQTT_FLEET_USER
+from support.mosquitto import MQTT_CHAIN_ID, MQTT_FLEET_USER, Broker
 from support.simulation_helpers import deploy_to_state_file
 
 ANSWER_TIMEOUT_S = 60.0  # answers are counted on the MQTT client's thread: a loaded machine may take a while
@@ -86,7 +86,7 @@ def live_community(meters_set_up, tmp_path):
     client.w3.provider.make_request("evm_revert", [snapshot])
 
 
-def expected_intervals(community: LiveCommunity, count: int, cuts: dict[int, set[int]] | None = None) -> list[IntervalResult]:
+def expected_intervals(community: LiveCommunity, count: int, cuts: set[int] | None = None) -> list[IntervalResult]:
     """The model's simulated intervals 0..count-1, stepped as the simulation steps them; `cuts` names
     the intervals in which the demand-response members consume `dr_consumption_factor` of their load."""
     config = community.config
@@ -100,7 +100,8 @@ def expected_intervals(community: LiveCommunity, count: int, cuts: dict[int, set
 def check_signed(signed: SignedReading, client: GridClient, community: LiveCommunity, interval: int, expected: IntervalResult) -> None:
     """Signed by its own meter's key, nonce = interval, the model's registers at the interval's end."""
     verify_signature(signed, MQTT_CHAIN_ID, client["SmartMeter"].address)  # raises Rejected when not
-    h = [key.address for key in community.meter_keys()].index(signed.meter)
+    addresses: list[str] = [key.address for key in community.meter_keys()]
+    h = addresses.index(signed.meter)
     household = expected.households[h]
     reading_time_s = interval_end_s(community, interval) - 1
     assert signed.nonce == interval
@@ -294,7 +295,7 @@ def test_a_chain_other_than_anvil_s_is_refused_without_test_keys(live_community)
     assert VirtualMeters(client, live_community.community, test_keys=True).chain_id == 11_155_111
 
 
-def start_emulator(live_community: Community, broker, password: str) -> subprocess.Popen[str]:
+def start_emulator(live_community: Community, broker: Broker, password: str) -> subprocess.Popen[str]:
     command = [
         sys.executable, "-m", "energy_grid.cli", "--rpc-url", live_community.url, "--manifest", str(live_community.manifest),
         "meters", "emulate", "--run-file", str(live_community.community.run_file), "--broker", f"{broker.host}:{broker.port}",
@@ -310,7 +311,7 @@ def test_the_command_serves_metrics_publishes_and_stops_on_sigterm(live_communit
         process = start_emulator(live_community, mqtt_broker, mqtt_broker.passwords[MQTT_FLEET_USER])
         try:
             assert process.stderr is not None
-            lines = []
+            lines: list[str] = []
             while not any("metrics at" in line for line in lines):
                 line = process.stderr.readline()
                 assert line, f"the emulator exited: {''.join(lines)}"
@@ -399,7 +400,7 @@ def test_the_audit_checks_each_load_report_made_once_every_meter_had_read_and_co
     with readings_reader(mqtt_broker) as reader, running_meters(live_community.fresh_client(), community, mqtt_broker):
         mine_at(client, interval_end_s(community, 0))
         submit(client, [signed for _, _, signed in reader.take(LIVE_HOUSEHOLDS)])
-        snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+        snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]
         report_load(client, net_kw(0))  # in interval 1: interval 0's, every meter's reading on chain
         mine_at(client, interval_end_s(community, 1))
         second = [signed for _, _, signed in reader.take(LIVE_HOUSEHOLDS)]
@@ -414,8 +415,8 @@ def test_the_audit_checks_each_load_report_made_once_every_meter_had_read_and_co
 
     message = audit_message()
     assert "load reports = simulated intervals" not in message and checked not in message
-    client.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
-    snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    client.w3.provider.make_request("evm_revert", [snapshot])
+    snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]
     # Interval 1's report made from one meter's reading once the reading delay had passed; the other
     # readings landed after that time, but before the report's block (the reporter had read before
     # they came): counted, not checked.
@@ -428,7 +429,7 @@ def test_the_audit_checks_each_load_report_made_once_every_meter_had_read_and_co
     with pytest.raises(SimulationImbalance) as imbalance:
         audit_community(client, community)
     assert "load reports = simulated intervals" not in str(imbalance.value) and checked not in str(imbalance.value)
-    client.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    client.w3.provider.make_request("evm_revert", [snapshot])
     report_load(client, net_kw(0) + 1)
     mine_at(client, interval_end_s(community, 1))
     assert f"{checked}: 0 != 1" in audit_message()

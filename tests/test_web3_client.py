@@ -6,9 +6,11 @@ import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
@@ -41,7 +43,7 @@ def client(system, chain, networks, tmp_path):
     return GridClient(Web3(Web3.HTTPProvider(networks.provider.uri)), read_manifest(path))
 
 
-def signer(account) -> Account:
+def signer(account: Any) -> LocalAccount:
     return Account.from_key(account.private_key)
 
 
@@ -219,6 +221,7 @@ def test_the_demand_response_example_runs_on_the_manifest_alone(client, system, 
     back in its wallet."""
     setup_local_roles(system, accounts[0])  # the deployer: a demand-response grid operator
     spec = importlib.util.spec_from_file_location("demand_response_example", EXAMPLES / "demand_response.py")
+    assert spec is not None and spec.loader is not None
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     budget = example.TARGET_KW * example.REWARD_PER_KW
@@ -240,6 +243,7 @@ def test_the_auction_example_clears_and_claims_on_the_manifest_alone(client, sys
     0.5 % fee and its unsold energy."""
     fund_local_accounts(system, accounts[0], list(accounts)[1:7])
     spec = importlib.util.spec_from_file_location("auction_example", EXAMPLES / "auction.py")
+    assert spec is not None and spec.loader is not None
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     seller = accounts[1].address
@@ -271,6 +275,7 @@ def test_the_standing_order_example_prints_the_fill_the_chain_records(system, ch
     its energy is retired. Every number the script prints is what the chain records."""
     fund_local_accounts(system, accounts[0], [accounts[2]])
     spec = importlib.util.spec_from_file_location("standing_order_example", EXAMPLES / "standing_order_web3.py")
+    assert spec is not None and spec.loader is not None
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     vault, market = system.energy_vault, system.energy_auction
@@ -310,6 +315,7 @@ def test_the_zones_example_couples_two_feeders_on_the_manifest_alone(client, sys
     setup_local_roles(system, accounts[0])
     fund_local_accounts(system, accounts[0], [accounts[2]])
     spec = importlib.util.spec_from_file_location("zones_example", EXAMPLES / "zones_web3.py")
+    assert spec is not None and spec.loader is not None
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     capsys.readouterr()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from typing import Any
 
 import httpx
 from conftest import API_OPERATOR_TOKEN
@@ -241,7 +242,7 @@ def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions,
     energy_token, stablecoin = api_system.energy_token, api_system.payment_token
     vault = api_system.energy_vault
 
-    def held(account) -> tuple[int, int]:
+    def held(account: Any) -> tuple[int, int]:
         """Energy and payment in the wallet and the EnergyVault together (the dashboard's balances)."""
         vault_wh, vault_payment = vault.balancesOf(account)
         return energy_token.balanceOf(account) + vault_wh, stablecoin.balanceOf(account) + vault_payment

@@ -75,7 +75,7 @@ CONFIG = SimulationConfig(
 
 
 @pytest.fixture(scope="module")
-def simulated(project, accounts, chain, tmp_path_factory) -> Iterator[dict[str, Any]]:
+def simulated(project: Any, accounts: Any, chain: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The simulated half day on an anvil of its own, with OWNER_INDEX's address owning a household,
     and the API service with the web app on that chain."""
     directory = tmp_path_factory.mktemp("household")

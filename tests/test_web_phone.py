@@ -16,6 +16,7 @@ import io
 import json
 import re
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -64,7 +65,7 @@ NO_METER_HINT = (
 )
 
 
-def _register_meter(api_system, admin, owner: str) -> str:
+def _register_meter(api_system: Any, admin: Any, owner: str) -> str:
     meter = Account.create().address
     api_system.smart_meter.registerMeter(meter, owner, REGION, 0, 0, sender=admin)
     return meter
@@ -209,7 +210,7 @@ def test_standing_order_and_vault_on_a_phone_say_what_happened_beside_the_button
     expect(page.get_by_test_id("error")).to_have_count(0)
 
 
-def _grid(auction) -> PriceGrid:
+def _grid(auction: Any) -> PriceGrid:
     return PriceGrid(auction.minPrice(), auction.tickSize(), auction.tickCount())
 
 

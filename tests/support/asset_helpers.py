@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from enum import IntEnum
+from typing import Any
 
 from eth_account import Account
 
@@ -31,7 +32,7 @@ class Kind(IntEnum):
     UPGRADE = 4
 
 
-def new_meter(smart_meter, admin, owner, region: int = REGION) -> str:
+def new_meter(smart_meter: Any, admin: Any, owner: Any, region: int = REGION) -> str:
     """A fresh meter address registered to `owner` in `region`, installation registers 0 (its first
     reading already counts)."""
     meter = Account.create().address

@@ -105,7 +105,8 @@ def solve_lp(zones: list[Zone], orders: list[ZonedOrder]) -> tuple[float, dict[i
     """The same market as a linear program: (optimal surplus, zone id -> dual price, bus dual price)."""
     row = {zone.zone_id: index for index, zone in enumerate(zones)}
     bus_row = len(zones)
-    rows, cols, values, cost, bounds = [], [], [], [], []
+    rows, cols, values, cost = [], [], [], []
+    bounds: list[tuple[int | None, int | None]] = []  # (lower, upper) per column, None for no limit
     for column, zoned in enumerate(orders):
         order = zoned.order
         rows.append(row[zoned.zone_id])

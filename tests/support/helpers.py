@@ -148,7 +148,9 @@ def unexercised_abi_items(
     return [f"{item.type} {item.name}" for item in items if not re.search(rf"\.{item.name}\b", source)]
 
 
-def sign_permit(token: Any, holder: Any, spender: Any, value: int, nonce: int, deadline: int, chain_id: int, signer: Any = None):
+def sign_permit(
+    token: Any, holder: Any, spender: Any, value: int, nonce: int, deadline: int, chain_id: int, signer: Any = None
+) -> tuple[int, HexBytes, HexBytes, dict[str, Any]]:
     """EIP-2612 permit over `token`'s domain, signed by `signer` (default: `holder`).
 
     Returns (v, r, s, typed message)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import ape
 from ape.exceptions import CustomError
@@ -40,7 +41,7 @@ def market_logs(tx, market):
     return [e for e in tx.events if e.contract_address == market.address]
 
 
-def create(market, trader, amount_wh, price, order_type, expiry, counterparty=None) -> int:
+def create(market: Any, trader: Any, amount_wh: int, price: int, order_type: int, expiry: int, counterparty: Any = None) -> int:
     if counterparty is None:
         tx = market.createOrder(amount_wh, price, expiry, order_type, sender=trader)
     else:
@@ -48,22 +49,22 @@ def create(market, trader, amount_wh, price, order_type, expiry, counterparty=No
     return tx.events.filter(market.OrderCreated)[0].orderId
 
 
-def matched(market, buy_id, sell_id, keeper) -> int:
+def matched(market: Any, buy_id: int, sell_id: int, keeper: Any) -> int:
     tx = market.matchOrders(buy_id, sell_id, sender=keeper)
     return tx.events.filter(market.OrdersMatched)[0].transactionId
 
 
-def fill_ids(tx, market) -> list[int]:
+def fill_ids(tx: Any, market: Any) -> list[int]:
     """The transactions an order's creation recorded by crossing resting orders, in fill order."""
     return [e.transactionId for e in tx.events.filter(market.OrdersMatched)]
 
 
-def matches(tx, m) -> list[tuple[int, int, int, int, int]]:
+def matches(tx: Any, m: Any) -> list[tuple[int, int, int, int, int]]:
     """(transactionId, buyOrderId, sellOrderId, amountWh, pricePerKWh) of each fill, in order."""
     return [tuple(e.event_arguments.values()) for e in tx.events.filter(m.OrdersMatched)]
 
 
-def crossing(market, trader, amount_wh, price, order_type, expiry) -> tuple[int, list[int]]:
+def crossing(market: Any, trader: Any, amount_wh: int, price: int, order_type: int, expiry: int) -> tuple[int, list[int]]:
     """Creates an undirected order; returns its id and the transactions it traded at once."""
     tx = market.createOrder(amount_wh, price, expiry, order_type, sender=trader)
     return tx.events.filter(market.OrderCreated)[0].orderId, fill_ids(tx, market)
@@ -90,7 +91,7 @@ class Wallets:
         return dict(zip(self.addresses, vault_balances(self.vault, self.addresses), strict=True))
 
 
-def assert_vault_backed(vault, energy_token, stablecoin) -> None:
+def assert_vault_backed(vault: Any, energy_token: Any, stablecoin: Any) -> None:
     """The vault's invariant, per token: the balances add up to the reserve (checked by the vault
     on every move) and the reserve is exactly what the vault holds of the token."""
     energy_reserve, payment_reserve = vault.reserves()

@@ -3,6 +3,8 @@ starts, and the mock logs of an accepted reading and of minted and burned Wh."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from energy_grid.domain.units import (
     DAY_SECONDS,
     FREQUENCY_NOMINAL_MILLIHZ,
@@ -35,14 +37,14 @@ REGION = 7
 EMPTY_READING = (0, 0, 0, 0, 0)
 
 
-def next_interval_start(chain, offset: int = 0) -> int:
+def next_interval_start(chain: Any, offset: int = 0) -> int:
     """Moves the next block to `offset` s into the next 900 s interval; returns that timestamp."""
     ts = (interval_of(chain.pending_timestamp) + 1) * INTERVAL_SECONDS + offset
     chain.pending_timestamp = ts
     return ts
 
 
-def next_day_start(chain, offset: int = 0) -> int:
+def next_day_start(chain: Any, offset: int = 0) -> int:
     """Moves the next block to `offset` s into the next UTC day; returns that timestamp."""
     ts = (day_of(chain.pending_timestamp) + 1) * DAY_SECONDS + offset
     chain.pending_timestamp = ts

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, ModbusServerContext
 from pymodbus.server import ModbusTcpServer
@@ -192,12 +193,13 @@ def sunspec_inverter(registers: list[int], unit: int = 1, base: int = SUNSPEC_BA
     if not started.wait(10):
         raise RuntimeError("the Modbus server did not start")
     server = holder["server"]
-    port = server.transport.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    # Listening, the server's transport is the asyncio server it created.
+    port = cast(asyncio.Server, server.transport).sockets[0].getsockname()[1]
 
     def write(values: list[int]) -> None:
         # The server's own datastore, changed on its event loop between two requests.
         written = server.context.async_setValues(unit, WRITE_REGISTERS, base, values)
-        refused = asyncio.run_coroutine_threadsafe(written, loop).result(10)  # type: ignore[arg-type]
+        refused = asyncio.run_coroutine_threadsafe(written, loop).result(10)
         if refused is not None:
             raise RuntimeError(f"the inverter's datastore refused registers {base}-{base + len(values) - 1}: {refused}")
 

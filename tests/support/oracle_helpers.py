@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from conftest import ORACLE_REGION
 
@@ -198,7 +198,7 @@ class RegionalOracleCase:
 
     def level(self, k: int) -> Fields:
         """Reports ordered by `k` in every field (rising or falling), so medians follow `k`."""
-        return tuple(b + k * s for b, s in zip(self.base, self.step, strict=True))
+        return cast(Fields, tuple(b + k * s for b, s in zip(self.base, self.step, strict=True)))
 
 
 GRID = RegionalOracleCase(

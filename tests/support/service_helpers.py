@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from eth_account import Account
@@ -38,18 +39,18 @@ def serve_in_thread(app: FastAPI) -> Iterator[str]:
         thread.join(timeout=STARTUP_TIMEOUT_S)
 
 
-def sign_typed(account, typed: dict) -> str:
+def sign_typed(account: Any, typed: dict) -> str:
     """`account`'s signature of EIP-712 typed data, as a wallet gives it (0x hex)."""
     return "0x" + bytes(Account.sign_message(encode_typed_data(full_message=typed), account.private_key).signature).hex()
 
 
-def ok(answer, status: int = 200) -> dict:
+def ok(answer: Any, status: int = 200) -> dict:
     """The JSON body of an answer that must have `status`."""
     assert answer.status_code == status, answer.json()
     return answer.json()
 
 
-def problem(answer, status: int, error: str) -> dict:
+def problem(answer: Any, status: int, error: str) -> dict:
     """The body of a refusal in the documented problem shape, with `status` and `error`."""
     assert answer.status_code == status, answer.json()
     body = answer.json()

@@ -48,7 +48,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -677,7 +677,7 @@ class SystemMachine(RuleBasedStateMachine):
             self.holders["shares"].add(topic_address(log, 3))
 
     @staticmethod
-    def pick(items: list[Any] | set[Any], index: int) -> Any:
+    def pick(items: Iterable[Any], index: int) -> Any:
         ordered = sorted(items)
         return ordered[index % len(ordered)]
 
@@ -1172,7 +1172,7 @@ class SystemMachine(RuleBasedStateMachine):
         refused = [topic_int(log, 1) for log in out.events(w.c["zones"], STEPPED_RESULT_REFUSED)]
         assert not refused, f"the steps' results of markets {refused} were refused: they do not balance"
         net: dict[int, int] = {}
-        recorded: dict[int, list[tuple[int, int, int]]] = {}
+        recorded: dict[int, list[tuple[int, int, int, int]]] = {}
         for log in out.events(w.c["zones"], ZONE_CLEARED):
             period, zone = topic_int(log, 1), topic_int(log, 2)
             net_export_wh = word(log["data"], 3)
@@ -2352,7 +2352,8 @@ def walk_every_stage(machine: SystemMachine) -> None:
         before = w.milestones[name]
         return lambda: w.milestones[name] > before
 
-    def until(what: str, reached: Callable[[], bool], step: Callable[[], None], most: int = 1) -> None:
+    # Called with no arguments; `...` lets a lambda bind its loop's period as a default argument.
+    def until(what: str, reached: Callable[..., bool], step: Callable[..., None], most: int = 1) -> None:
         """Takes `step` (each one step: at most one value-moving transaction) until `reached`."""
         before, steps = Counter(w.outcomes), 0
         while not reached():

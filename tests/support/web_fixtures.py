@@ -45,25 +45,25 @@ def web_forecaster() -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def web_base_url(api_settings, web_forecaster) -> Iterator[str]:
+def web_base_url(api_settings: Any, web_forecaster: dict[str, Any]) -> Iterator[str]:
     with serve_in_thread(create_app(api_settings(forecaster_url=web_forecaster["url"]))) as base_url:
         yield base_url
 
 
 @pytest.fixture(scope="module")
-def web_browser(web_expect_timeout) -> Iterator[Browser]:
+def web_browser(web_expect_timeout: None) -> Iterator[Browser]:
     with chromium() as browser:
         yield browser
 
 
 @pytest.fixture
-def web_client(api_manifest, networks) -> GridClient:
+def web_client(api_manifest: Any, networks: Any) -> GridClient:
     """The test's own view of the chain, to set up state and check what the pages show."""
     return GridClient(Web3(Web3.HTTPProvider(networks.provider.uri)), read_manifest(api_manifest))
 
 
 @pytest.fixture
-def web_sessions(request, web_browser, web_base_url, chain) -> Iterator[Any]:
+def web_sessions(request: Any, web_browser: Browser, web_base_url: str, chain: Any) -> Iterator[Any]:
     """Opens browser contexts (one per user, a laptop's screen unless a viewport is given, the
     machine's zone unless a timezone_id is) for the test; closes them after it and checks that no
     page logged a console error."""

@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, ViewportSize, expect, sync_playwright
 
 from energy_grid.domain.units import format_cents, format_money
 
@@ -198,8 +198,12 @@ def wallet_session(
     The views refresh every `poll_interval_ms` (None: the app's own interval, three seconds)."""
     viewport = viewport or VIEWPORT
     phone = viewport["width"] < PHONE_MAX_WIDTH
-    context = browser.new_context(  # type: ignore[arg-type]
-        viewport=viewport, is_mobile=phone, has_touch=phone, device_scale_factor=3 if phone else 1, timezone_id=timezone_id
+    context = browser.new_context(
+        viewport=cast(ViewportSize, viewport),
+        is_mobile=phone,
+        has_touch=phone,
+        device_scale_factor=3 if phone else 1,
+        timezone_id=timezone_id,
     )
     session = WalletSession(context, account, base_url, screenshot_dir)
     if poll_interval_ms is not None:

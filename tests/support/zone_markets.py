@@ -3,7 +3,9 @@ reference: shared by the zone and stepped-clearing test modules."""
 
 from __future__ import annotations
 
-from energy_grid.domain.coupled_auction import Zone
+from typing import Any
+
+from energy_grid.domain.coupled_auction import CoupledClearing, Zone
 from energy_grid.domain.enums import ZoneRole
 
 from support.auction_helpers import N_TICKS, close_gate, price
@@ -13,7 +15,7 @@ ZONES = 3  # IEnergyAuction.LongSide.ZONES
 FINISHED = 3  # ISteppedClearing.Stage.FINISHED
 
 
-def run_steps(stepped, period: int, sender, max_ticks: int) -> int:
+def run_steps(stepped: Any, period: int, sender: Any, max_ticks: int) -> int:
     """Runs `period`'s steps of at most `max_ticks` occupied ticks each until the result is final; returns
     how many there were."""
     count = 0
@@ -23,7 +25,7 @@ def run_steps(stepped, period: int, sender, max_ticks: int) -> int:
     return count
 
 
-def place(a, trader, region: int, period: int, is_bid: bool, amount_wh: int, tick: int) -> int:
+def place(a: Any, trader: Any, region: int, period: int, is_bid: bool, amount_wh: int, tick: int) -> int:
     """Places a firm order in `region`'s zone (0: on the bus); returns its id."""
     if region == 0:
         send = a.submitBid if is_bid else a.submitAsk
@@ -33,8 +35,16 @@ def place(a, trader, region: int, period: int, is_bid: bool, amount_wh: int, tic
 
 
 def clear_and_check(
-    a, zones, chain, fee_recipient, period: int, book: list[tuple], limits: dict[int, tuple], stepped=None, max_ticks: int = 0
-) -> object:
+    a: Any,
+    zones: Any,
+    chain: Any,
+    fee_recipient: Any,
+    period: int,
+    book: list[tuple],
+    limits: dict[int, tuple],
+    stepped: Any = None,
+    max_ticks: int = 0,
+) -> CoupledClearing:
     """Clears the market of `period`, whose orders `book` lists as (zone, chain id, is_bid, amount, tick)
     in arrival order, and checks it against the reference with `limits` (zone -> (import, export) Wh, None
     for no limit): every zone's tick and net export, the bus's tick, every order's fill and money, the rent,
