@@ -10,10 +10,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from energy_grid.api import auction_routes, operator_routes, read_routes, vault_routes, write_routes
 from energy_grid.api.problems import install_problem_handlers
 from energy_grid.api.quota import Clock
 from energy_grid.api.relay import Relay
+from energy_grid.api.routes import ROUTERS
 from energy_grid.api.services.trading import read_token_info
 from energy_grid.api.settings import ServiceSettings
 from energy_grid.api.sponsor import RelayBudget
@@ -76,10 +76,7 @@ def create_app(settings: ServiceSettings, clock: Clock = time.monotonic) -> Fast
     def metrics() -> Response:
         return Response(budget.metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(read_routes.router, prefix=API_PREFIX)
-    app.include_router(write_routes.router, prefix=API_PREFIX)
-    app.include_router(operator_routes.router, prefix=API_PREFIX)
-    app.include_router(vault_routes.router, prefix=API_PREFIX)
-    app.include_router(auction_routes.router, prefix=API_PREFIX)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
     mount_web(app)
     return app

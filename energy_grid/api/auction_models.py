@@ -1,4 +1,4 @@
-"""The request bodies and answers of the auction routes (`auction_routes`), field for field as the API's
+"""The request bodies and answers of the auction routes (`routes/auction.py`), field for field as the API's
 JSON names them, with the contracts' units in every name (Wh, per kWh, unix seconds).
 
 Addresses and signatures are checked as in `write_models` (422 `InvalidAddress`, `InvalidSignature`);

@@ -1,5 +1,5 @@
 """The read routes' queries: each a small SQL query over the event rows (state derived on the
-fly), answering in the API's JSON shapes (energy_grid/api/read_routes.py validates the inputs).
+fly), answering in the API's JSON shapes (energy_grid/api/routes/ validates the inputs).
 
 Rows are inserted in chain order and a rollback deletes the newest, so a table's `id` order is
 its chain order: "latest" is the highest id.

@@ -1,5 +1,5 @@
-"""The vault and standing-order routes: what a household signs in its wallet for the vault and its
-meters' standing limits, relayed by the service, and what it holds there, live from the chain.
+"""The vault's routes: what a household signs in its wallet for the vault, relayed by the service, and
+what it holds there, live from the chain. Its meters' standing limits are the meters' routes.
 
     GET  /vault/{address}                              free and locked vault balances (book, auction, standing orders)
     POST /vault/market-approval/typed-data             the EIP-712 market approval to sign
@@ -8,9 +8,6 @@ meters' standing limits, relayed by the service, and what it holds there, live f
     POST /vault/deposit                                relays it (EnergyVault.depositWithPermitFor)
     POST /vault/withdrawal/typed-data                  the EIP-712 withdrawal to sign
     POST /vault/withdrawal                             relays it (EnergyVault.withdrawBySig)
-    GET  /meters/{address}/standing-order              the meter's standing limits
-    POST /meters/{address}/standing-order/typed-data   the owner's EIP-712 standing limits to sign
-    POST /meters/{address}/standing-order              relays them (SmartMeter.setStandingOrderBySig)
 
 A deposit is signed as the token's permit of the vault for the amount and a withdrawal as the
 vault's `Withdrawal` message; both move tokens only between the account's wallet, its vault balance
@@ -28,18 +25,13 @@ from energy_grid.api.services import vault as service
 from energy_grid.api.write_models import (
     MarketApprovalDraft,
     RelayMarketApproval,
-    RelayStandingOrder,
     RelayVaultDeposit,
     RelayVaultWithdrawal,
-    StandingOrderDraft,
     VaultDepositDraft,
     VaultWithdrawalDraft,
 )
 
 router = APIRouter(tags=["vault and standing orders"])
-
-
-# ---------------------------------------------------------------------------------- the vault
 
 
 @router.get("/vault/{address}", summary="An account's vault balances: free, and locked in book, auction and standing orders")
@@ -75,28 +67,3 @@ def withdrawal_typed_data_route(draft: VaultWithdrawalDraft, client: Client) -> 
 @router.post("/vault/withdrawal", summary="Relays a withdrawal the account signed")
 async def relay_withdrawal(body: RelayVaultWithdrawal, client: Client, sponsor: RelaySponsor) -> schemas.RelayedWithdrawalOut:
     return await service.relay_withdrawal(client, sponsor, body)
-
-
-# ---------------------------------------------------------------------------------- standing orders
-
-
-@router.get("/meters/{address}/standing-order", summary="A meter's standing limits in the reading market, live from the chain")
-def standing_order(meter: PathAddress, client: Client) -> schemas.StandingOrderOut:
-    return service.standing_order(client, meter)
-
-
-@router.post("/meters/{address}/standing-order/typed-data", summary="The meter owner's standing limits to sign (both prices 0 clear them)")
-def standing_order_typed_data_route(
-    meter: PathAddress, draft: StandingOrderDraft, client: Client, tokens: Tokens
-) -> schemas.StandingOrderTypedDataOut:
-    return service.standing_order_typed_data(client, tokens, meter, draft)
-
-
-@router.post("/meters/{address}/standing-order", summary="Relays the standing limits the meter's owner signed")
-async def relay_standing_order(
-    meter: PathAddress, body: RelayStandingOrder, client: Client, sponsor: RelaySponsor
-) -> schemas.RelayedStandingOrderOut:
-    return await service.relay_standing_order(client, sponsor, meter, body)
-
-
-__all__ = ["router"]
