@@ -88,6 +88,22 @@ def test_a_region_without_its_role_stops_the_service_at_once():
     assert rounds == ["region1"]
 
 
+def test_of_makes_one_service_per_region_in_order_the_later_ones_sharing_the_first_s_metrics():
+    rounds: list[str] = []
+    made: list[tuple[int, ReportingService | None]] = []
+
+    def make(region: int, shared: ReportingService | None) -> ReportingService:
+        made.append((region, shared))
+        return Region(f"region{region}", rounds, shared)
+
+    service = RegionalServices.of([3, 1, 2], make)
+    service.run_round(HEAD)
+    assert rounds == ["region3", "region1", "region2"]
+    assert [region for region, _ in made] == [3, 1, 2]
+    assert made[0][1] is None and made[1][1] is made[2][1] is service.regions[0]
+    assert reports_counted(service) == 3
+
+
 def test_no_region_is_refused():
     with pytest.raises(ServiceConfigError, match="no region"):
         RegionalServices([])

@@ -314,11 +314,11 @@ class DemandResponsePlanner(ReportingService):
 def every_region(client: GridClient, operators: dict[int, LocalAccount], *, from_block: int = 0, **options: Any) -> RegionalServices:
     """One planner per region, each signed by the region's operator in `operators`, run as one
     service. `options`: DemandResponsePlanner's."""
-    planners: list[ReportingService] = []
-    for region, account in operators.items():
-        shared = planners[0] if planners else None
-        planners.append(DemandResponsePlanner(client, account, region_id=region, from_block=from_block, shared=shared, **options))
-    return RegionalServices(planners)
+
+    def planner(region: int, shared: ReportingService | None) -> ReportingService:
+        return DemandResponsePlanner(client, operators[region], region_id=region, from_block=from_block, shared=shared, **options)
+
+    return RegionalServices.of(operators, planner)
 
 
 __all__ = ["DayPlan", "DemandResponsePlanner", "PlannedEvent", "every_region"]

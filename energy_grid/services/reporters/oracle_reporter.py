@@ -240,11 +240,12 @@ def every_region(
 ) -> RegionalServices:
     """One reporter per region, each reporting the model's weather and the grid state its region's
     meters metered, all signed by `account` (a reporter of both oracles), run as one service."""
-    reporters: list[ReportingService] = []
-    for region in regions:
+
+    def reporter(region: int, shared: ReportingService | None) -> ReportingService:
         source = ModelSource(RegionMeters(client, region, from_block=from_block), reading_delay_s)
-        reporters.append(OracleReporter(client, account, source, region_id=region, shared=reporters[0] if reporters else None))
-    return RegionalServices(reporters)
+        return OracleReporter(client, account, source, region_id=region, shared=shared)
+
+    return RegionalServices.of(regions, reporter)
 
 
 __all__ = ["FileSource", "ModelSource", "OracleReporter", "Source", "every_region"]

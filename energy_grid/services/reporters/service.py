@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -133,6 +133,14 @@ class RegionalServices(ReportingService):
         self.client, self.account, self.log = first.client, first.account, first.log
         self.metrics, self.reports, self.skipped = first.metrics, first.reports, first.skipped
         self.regions = regions
+
+    @classmethod
+    def of(cls, regions: Iterable[int], make: Callable[[int, ReportingService | None], ReportingService]) -> RegionalServices:
+        """A service per region from `make(region, shared)`, each after the first sharing the first's metrics."""
+        members: list[ReportingService] = []
+        for region in regions:
+            members.append(make(region, members[0] if members else None))
+        return cls(members)
 
     def run_round(self, head: ChainHead) -> None:
         failed: Exception | None = None
