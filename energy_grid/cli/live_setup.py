@@ -20,9 +20,10 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+from eth_account.signers.local import LocalAccount
 
 from energy_grid.cli.output import Column, emit, record_table, rows_table
 from energy_grid.cli.reporter_commands import READING_DELAY, RETRAIN_DAYS, community_holidays, dr_options, weather_source
@@ -31,6 +32,9 @@ from energy_grid.community.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
 from energy_grid.live.audit import audit_community
 from energy_grid.live.community import feeder_operators, live_run_file_for, load_community, set_up_community
 from energy_grid.simulation.report import summary_rows
+
+if TYPE_CHECKING:
+    from energy_grid.services.reporters.service import ReportingService
 
 RUN_FILE_HELP = "The live community's run file; default deployments/<chainId>.live.json beside the manifest."
 RUN_FILE = click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=RUN_FILE_HELP)
@@ -88,7 +92,7 @@ FROM_BLOCK = click.option(
 )
 
 
-def _serve(service: Any, poll_interval_s: float, metrics_port: int) -> None:
+def _serve(service: ReportingService, poll_interval_s: float, metrics_port: int) -> None:
     from energy_grid.services.reporters.service import run_service  # noqa: PLC0415
     from energy_grid.services.runtime import ServiceError  # noqa: PLC0415
 
@@ -98,7 +102,7 @@ def _serve(service: Any, poll_interval_s: float, metrics_port: int) -> None:
         raise CliError(str(err)) from None
 
 
-def _operators(session: Session, run_file: Path | None) -> dict[int, Any]:
+def _operators(session: Session, run_file: Path | None) -> dict[int, LocalAccount]:
     """Each feeder's region and the account of its operator, as the set-up registered them."""
     community = load_community(session.client, _run_file(session, run_file))
     return feeder_operators(community.run_state(session.client))
