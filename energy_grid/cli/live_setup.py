@@ -20,21 +20,29 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 from eth_account.signers.local import LocalAccount
 
 from energy_grid.cli.output import Column, emit, record_table, rows_table
-from energy_grid.cli.reporter_commands import READING_DELAY, RETRAIN_DAYS, community_holidays, dr_options, weather_source
-from energy_grid.cli.session import CliError, Session, pass_session
+from energy_grid.cli.reporter_commands import (
+    FROM_BLOCK,
+    METRICS_PORT,
+    POLL_INTERVAL,
+    READING_DELAY,
+    RETRAIN_DAYS,
+    community_holidays,
+    dr_options,
+    serve,
+    stacked,
+    weather_source,
+)
+from energy_grid.cli.session import Session, pass_session
 from energy_grid.community.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
 from energy_grid.live.audit import audit_community
 from energy_grid.live.community import feeder_operators, live_run_file_for, load_community, set_up_community
 from energy_grid.simulation.report import summary_rows
-
-if TYPE_CHECKING:
-    from energy_grid.services.reporters.service import ReportingService
 
 RUN_FILE_HELP = "The live community's run file; default deployments/<chainId>.live.json beside the manifest."
 RUN_FILE = click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=RUN_FILE_HELP)
@@ -79,27 +87,8 @@ def setup(session: Session, households: int, seed: int, days: int, households_pe
     emit(session.json_output, info, record_table(info, title=title))
 
 
-POLL_INTERVAL = click.option(
-    "--poll-interval", "poll_interval_s", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
-    help="Wall seconds between looks at the chain.",
-)
-METRICS_PORT = click.option(
-    "--metrics-port", type=click.IntRange(0, 65_535), default=0, show_default=True,
-    help="Serve /metrics and /health on this port (0: a free one, logged).",
-)
-FROM_BLOCK = click.option(
-    "--from-block", type=click.IntRange(min=0), default=0, show_default=True, help="First block to read the meters' registrations from."
-)
-
-
-def _serve(service: ReportingService, poll_interval_s: float, metrics_port: int) -> None:
-    from energy_grid.services.reporters.service import run_service  # noqa: PLC0415
-    from energy_grid.services.runtime import ServiceError  # noqa: PLC0415
-
-    try:
-        run_service(service, poll_interval_s=poll_interval_s, metrics_port=metrics_port)
-    except ServiceError as err:
-        raise CliError(str(err)) from None
+# What each of the live community's reporting services takes.
+live_service_options = stacked(RUN_FILE, POLL_INTERVAL, METRICS_PORT, FROM_BLOCK)
 
 
 def _operators(session: Session, run_file: Path | None) -> dict[int, LocalAccount]:
@@ -110,10 +99,7 @@ def _operators(session: Session, run_file: Path | None) -> dict[int, LocalAccoun
 
 @click.command("load-reporter")
 @READING_DELAY
-@RUN_FILE
-@POLL_INTERVAL
-@METRICS_PORT
-@FROM_BLOCK
+@live_service_options
 @pass_session
 def load_reporter(
     session: Session, reading_delay_s: int, run_file: Path | None, poll_interval_s: float, metrics_port: int, from_block: int
@@ -125,15 +111,12 @@ def load_reporter(
 
     configure_logging()
     operators = _operators(session, run_file)
-    _serve(LoadReporter(session.client, operators, reading_delay_s=reading_delay_s, from_block=from_block), poll_interval_s, metrics_port)
+    serve(LoadReporter(session.client, operators, reading_delay_s=reading_delay_s, from_block=from_block), poll_interval_s, metrics_port)
 
 
 @click.command("oracle-reporter")
 @READING_DELAY
-@RUN_FILE
-@POLL_INTERVAL
-@METRICS_PORT
-@FROM_BLOCK
+@live_service_options
 @pass_session
 def oracle_reporter(
     session: Session, reading_delay_s: int, run_file: Path | None, poll_interval_s: float, metrics_port: int, from_block: int
@@ -146,15 +129,12 @@ def oracle_reporter(
     configure_logging()
     regions = _operators(session, run_file)
     reporters = every_region(session.client, session.signer, regions, reading_delay_s=reading_delay_s, from_block=from_block)
-    _serve(reporters, poll_interval_s, metrics_port)
+    serve(reporters, poll_interval_s, metrics_port)
 
 
 @click.command("dr-planner")
 @dr_options
-@RUN_FILE
-@POLL_INTERVAL
-@METRICS_PORT
-@FROM_BLOCK
+@live_service_options
 @pass_session
 def dr_planner(
     session: Session, run_file: Path | None, poll_interval_s: float, metrics_port: int, from_block: int, **event: Any
@@ -165,15 +145,12 @@ def dr_planner(
     from energy_grid.services.runtime import configure_logging  # noqa: PLC0415
 
     configure_logging()
-    _serve(every_region(session.client, _operators(session, run_file), from_block=from_block, **event), poll_interval_s, metrics_port)
+    serve(every_region(session.client, _operators(session, run_file), from_block=from_block, **event), poll_interval_s, metrics_port)
 
 
 @click.command("forecaster")
-@RUN_FILE
 @RETRAIN_DAYS
-@POLL_INTERVAL
-@METRICS_PORT
-@FROM_BLOCK
+@live_service_options
 @pass_session
 def forecaster(
     session: Session, run_file: Path | None, retrain_days: int, poll_interval_s: float, metrics_port: int, from_block: int
@@ -196,7 +173,7 @@ def forecaster(
         retrain_days=retrain_days,
         from_block=from_block,
     )
-    _serve(service, poll_interval_s, metrics_port)
+    serve(service, poll_interval_s, metrics_port)
 
 
 @click.command("audit")

@@ -40,22 +40,32 @@ class SourceParam(click.ParamType):
         self.fail(f"{text!r} is neither {SOURCE_MODEL} nor {SOURCE_FILE_PREFIX}PATH", param, ctx)
 
 
-def service_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every reporting service takes."""
-    options = [
-        click.option("--region", "region_id", type=click.IntRange(0, 2**32 - 1), default=LOCAL_OPERATOR_REGION, show_default=True,
-                     help="The grid region reported."),
-        click.option("--once", is_flag=True, help="One round, then exit (for cron and tests); else run until SIGINT or SIGTERM."),
-        click.option("--poll-interval", "poll_interval_s", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
-                     help="Wall seconds between looks at the chain."),
-        click.option("--metrics-port", type=click.IntRange(0, 65_535), default=0, show_default=True,
-                     help="Serve /metrics and /health on this port (0: a free one, logged)."),
-        click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
-                     help="First block to read the meters' registrations from: the deployment's block on a long chain."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+def stacked(*options: Callable[[Any], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """One decorator of several click options, listed as they appear in --help."""
+
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
+POLL_INTERVAL = click.option("--poll-interval", "poll_interval_s", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+                             help="Wall seconds between looks at the chain.")
+METRICS_PORT = click.option("--metrics-port", type=click.IntRange(0, 65_535), default=0, show_default=True,
+                            help="Serve /metrics and /health on this port (0: a free one, logged).")
+FROM_BLOCK = click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
+                          help="First block to read the meters' registrations from: the deployment's block on a long chain.")
+# The options every reporting service takes.
+service_options = stacked(
+    click.option("--region", "region_id", type=click.IntRange(0, 2**32 - 1), default=LOCAL_OPERATOR_REGION, show_default=True,
+                 help="The grid region reported."),
+    click.option("--once", is_flag=True, help="One round, then exit (for cron and tests); else run until SIGINT or SIGTERM."),
+    POLL_INTERVAL,
+    METRICS_PORT,
+    FROM_BLOCK,
+)
 
 
 READING_DELAY = click.option(
@@ -68,7 +78,9 @@ RATING = click.option(
 )
 
 
-def _run(service: ReportingService, once: bool, poll_interval_s: float, metrics_port: int) -> None:
+def serve(service: ReportingService, poll_interval_s: float, metrics_port: int, once: bool = False) -> None:
+    """Runs `service` (one round with `once`); a service that cannot work as configured ends the
+    command with its one sentence."""
     try:
         run_service(service, once=once, poll_interval_s=poll_interval_s, metrics_port=metrics_port)
     except ServiceError as err:
@@ -103,7 +115,7 @@ def oracle_reporter(
         chosen = FileSource(source)
     else:
         chosen = ModelSource(RegionMeters(client, region_id, from_block=from_block), reading_delay_s)
-    _run(OracleReporter(client, session.signer, chosen, region_id=region_id), once, poll_interval_s, metrics_port)
+    serve(OracleReporter(client, session.signer, chosen, region_id=region_id), poll_interval_s, metrics_port, once)
 
 
 @click.command("load-reporter")
@@ -129,26 +141,22 @@ def load_reporter(
     reporter = LoadReporter(
         session.client, {region_id: session.signer}, rating_kva=rating_kva, reading_delay_s=reading_delay_s, from_block=from_block
     )
-    _run(reporter, once, poll_interval_s, metrics_port)
+    serve(reporter, poll_interval_s, metrics_port, once)
 
 
-def dr_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """What an event asks for and how much a round sends: the options of every demand-response planner."""
-    options = [
-        click.option("--trigger-per-mille", type=click.IntRange(min=1), default=None,
-                     help="Forecast transformer loading that calls an event; default GridOperations' HIGH threshold."),
-        click.option("--duration", "duration_s", type=click.IntRange(1, 86_400), default=7_200, show_default=True,
-                     help="An event's length, seconds (rounded up to whole intervals)."),
-        click.option("--reward-per-kw", type=click.IntRange(min=1), default=500_000, show_default=True,
-                     help="Reward per kW of verified reduction, PaymentToken base units."),
-        click.option("--target-kw-per-member", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="An event's target per consumer registered in the region (it sets the budget)."),
-        click.option("--max-batch", type=click.IntRange(1, 200), default=20, show_default=True,
-                     help="Most verifications and most reward distributions a round."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+# What an event asks for and how much a round sends: the options of every demand-response planner.
+dr_options = stacked(
+    click.option("--trigger-per-mille", type=click.IntRange(min=1), default=None,
+                 help="Forecast transformer loading that calls an event; default GridOperations' HIGH threshold."),
+    click.option("--duration", "duration_s", type=click.IntRange(1, 86_400), default=7_200, show_default=True,
+                 help="An event's length, seconds (rounded up to whole intervals)."),
+    click.option("--reward-per-kw", type=click.IntRange(min=1), default=500_000, show_default=True,
+                 help="Reward per kW of verified reduction, PaymentToken base units."),
+    click.option("--target-kw-per-member", type=click.IntRange(min=1), default=1, show_default=True,
+                 help="An event's target per consumer registered in the region (it sets the budget)."),
+    click.option("--max-batch", type=click.IntRange(1, 200), default=20, show_default=True,
+                 help="Most verifications and most reward distributions a round."),
+)
 
 
 @click.command("dr-planner")
@@ -175,7 +183,7 @@ def dr_planner(
     planner = DemandResponsePlanner(
         session.client, session.signer, region_id=region_id, rating_kva=rating_kva, from_block=from_block, **event
     )
-    _run(planner, once, poll_interval_s, metrics_port)
+    serve(planner, poll_interval_s, metrics_port, once)
 
 
 WEATHER_MODEL = "model"
@@ -236,4 +244,4 @@ def forecaster(
         retrain_days=retrain_days,
         from_block=from_block,
     )
-    _run(service, once, poll_interval_s, metrics_port)
+    serve(service, poll_interval_s, metrics_port, once)

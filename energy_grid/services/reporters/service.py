@@ -130,8 +130,7 @@ class RegionalServices(ReportingService):
         if not regions:
             raise ServiceConfigError("no region to serve")
         first = regions[0]
-        self.client, self.account, self.log = first.client, first.account, first.log
-        self.metrics, self.reports, self.skipped = first.metrics, first.reports, first.skipped
+        super().__init__(first.log.name.removeprefix("energy_grid."), first.client, first.account, (), shared=first)
         self.regions = regions
 
     @classmethod
