@@ -260,13 +260,13 @@ def test_the_same_migrations_and_follower_run_on_postgresql(index_grid, new_inde
                     queries.trades(session, page, None, None, None),
                     queries.grid_status(session),
                     queries.meters(session, page, None),
-                    queries.meter_energy(session, meter, "production", 0, 2**40),
+                    queries.meter_production(session, meter, 0, 2**40),
                     queries.energy(session, times[0] // 900 * 900, times[1], 900),
                     queries.prices(session, None, None, 500),
                 )
             )
     assert answers[0] == answers[1]
-    assert answers[0][5]["productionWh"] == 3_000 and answers[0][1]["asks"][0]["amountWh"] == 200
+    assert answers[0][5].productionWh == 3_000 and answers[0][1].asks[0].amountWh == 200
     with postgres.sessions.begin() as session:
         session.add(
             SettlementRow(
@@ -391,12 +391,12 @@ def test_a_far_future_period_and_limits_near_2_256_are_indexed_exactly(zone_even
 
     page = queries.PageRequest(10, 0)
     with index.session() as session:
-        limits = queries.link_limits(session, page, 7)["items"]
-        cleared = queries.zone_clearings(session, page, None, None)["items"]
-    assert [(item["firstPeriod"], item["periodCount"], item["importLimitKW"], item["exportLimitKW"]) for item in limits] == [
+        limits = queries.link_limits(session, page, 7).items
+        cleared = queries.zone_clearings(session, page, None, None).items
+    assert [(item.firstPeriod, item.periodCount, item.importLimitKW, item.exportLimitKW) for item in limits] == [
         (3, 4, 50, 60), (FAR_PERIOD, UINT256_MAX, UINT256_MAX - 1, UINT256_MAX),
     ]  # fmt: skip
-    assert [(c["period"], c["zone"], c["role"], c["clearingPricePerKWh"], c["netExportWh"]) for c in cleared] == [
+    assert [(c.period, c.zone, c.role, c.clearingPricePerKWh, c.netExportWh) for c in cleared] == [
         (FAR_PERIOD, UINT256_MAX, "IMPORT_BOUND", UINT256_MAX - 3, -(2**255))
     ]
     assert follower.skipped_events == 0

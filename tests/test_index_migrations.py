@@ -196,11 +196,11 @@ def test_upgrades_an_index_built_at_the_first_revision_keeping_its_rows(index):
         # The load reported in MW reads the same power in kW.
         load = session.scalars(sa.select(LoadReported)).one()
         assert (load.capacity_kw, load.demand_kw, load.load_percentage) == (100_000, 96_000, 96)
-        assert queries.grid_loads(session, 1, None, None, 10)["points"][0]["capacityKW"] == 100_000
+        assert queries.grid_loads(session, 1, None, None, 10).points[0].capacityKW == 100_000
         # The read routes see the rows indexed before: region 0 is the grid-wide switch.
-        assert queries.demand_events(session, queries.PageRequest(10, 0))["items"][0]["regionId"] == 0
+        assert queries.demand_events(session, queries.PageRequest(10, 0)).items[0].regionId == 0
         status = queries.grid_status(session)
-        assert status["emergencyMode"] is True and [row["regionId"] for row in status["regions"]] == [0, 1]
+        assert status.emergencyMode is True and [row.regionId for row in status.regions] == [0, 1]
     # Rows indexed after the upgrade carry their region.
     with index.sessions.begin() as session:
         session.add(
@@ -209,7 +209,7 @@ def test_upgrades_an_index_built_at_the_first_revision_keeping_its_rows(index):
             )
         )
     with index.session() as session:
-        assert [row["regionId"] for row in queries.grid_status(session)["regions"]] == [0, 1, 3]
+        assert [row.regionId for row in queries.grid_status(session).regions] == [0, 1, 3]
 
 
 def test_upgrades_an_index_built_before_uint256_values_keeping_its_rows(index):
@@ -237,15 +237,15 @@ def test_upgrades_an_index_built_before_uint256_values_keeping_its_rows(index):
     with index.session() as session:
         migrated_order = queries.order(session, 7)
         assert migrated_order is not None
-        assert migrated_order["expiry"] == INT64_MAX
-        [trade] = queries.trades(session, page, None, None, None)["items"]
-        assert (trade["transactionId"], trade["buyOrderId"], trade["sellOrderId"]) == (3, None, 7)
-        [cleared] = queries.zone_clearings(session, page, None, None)["items"]
-        assert (cleared["period"], cleared["zone"], cleared["netExportWh"]) == (1_900_001, 2, INT64_MIN)
-        [limits] = queries.link_limits(session, page, 1)["items"]
-        assert (limits["firstPeriod"], limits["periodCount"]) == (1_900_001, 4)
-        energy = queries.meter_energy(session, OPERATOR, "production", 0, 2**40)
-        assert energy["intervals"] == [{"timestamp": 1_710_000_900, "productionWh": 300}]
+        assert migrated_order.expiry == INT64_MAX
+        [trade] = queries.trades(session, page, None, None, None).items
+        assert (trade.transactionId, trade.buyOrderId, trade.sellOrderId) == (3, None, 7)
+        [cleared] = queries.zone_clearings(session, page, None, None).items
+        assert (cleared.period, cleared.zone, cleared.netExportWh) == (1_900_001, 2, INT64_MIN)
+        [limits] = queries.link_limits(session, page, 1).items
+        assert (limits.firstPeriod, limits.periodCount) == (1_900_001, 4)
+        energy = queries.meter_production(session, OPERATOR, 0, 2**40)
+        assert [(i.timestamp, i.productionWh) for i in energy.intervals] == [(1_710_000_900, 300)]
     if index.engine.dialect.name == "sqlite":
         filled = {"trading_order_created", "trading_fill", "zone_cleared", "link_limits_set", "meter_reading"}
         with index.engine.connect() as connection:
@@ -302,10 +302,10 @@ def test_upgrades_an_index_built_before_zone_roles_keeping_its_zones_without_a_r
                                 role=ZoneRole.COUPLED, clearing_tick=40, clearing_price_per_kwh=200_000, net_export_wh=-500))  # fmt: skip
     page = queries.PageRequest(10, 0)
     with index.session() as session:
-        clearings = queries.zone_clearings(session, page, period, None)["items"]
-        [market] = queries.zone_markets(session, page, period, None)["items"]
-    assert [(row["zone"], row["role"]) for row in clearings] == [(2, "COUPLED"), (1, None)]
-    assert [(row["zone"], row["role"]) for row in market["zones"]] == [(1, None), (2, "COUPLED")]
+        clearings = queries.zone_clearings(session, page, period, None).items
+        [market] = queries.zone_markets(session, page, period, None).items
+    assert [(row.zone, row.role) for row in clearings] == [(2, "COUPLED"), (1, None)]
+    assert [(row.zone, row.role) for row in market.zones] == [(1, None), (2, "COUPLED")]
 
     index.downgrade(UINT256_VALUES)
     assert "role" not in columns(index, "zone_cleared")

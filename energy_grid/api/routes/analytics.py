@@ -29,15 +29,15 @@ from energy_grid.api.services import analytics
 from energy_grid.api.services.served_forecasts import served_forecasts
 from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import INTERVAL_SECONDS
-from energy_grid.index import forecasts, queries
+from energy_grid.index import answers, forecasts, queries
 
 router = APIRouter()
 
 
 @router.get("/analytics/prices", tags=["analytics"], summary="Trade and auction prices over time, oldest first")
-def analytics_prices(db: Db, limit: SeriesLimit, from_s: FromS = None, to_s: ToS = None) -> schemas.PricesOut:
+def analytics_prices(db: Db, limit: SeriesLimit, from_s: FromS = None, to_s: ToS = None) -> answers.PricesOut:
     check_window(from_s, to_s)
-    return schemas.PricesOut.model_validate(queries.prices(db, from_s, to_s, limit))
+    return queries.prices(db, from_s, to_s, limit)
 
 
 @router.get("/analytics/energy", tags=["analytics"], summary="Production, consumption and traded energy per time bucket")
@@ -46,7 +46,7 @@ def analytics_energy(
     from_s: FromS = None,
     to_s: ToS = None,
     bucket_seconds: Annotated[int, Query(alias="bucketSeconds", ge=1, le=MAX_BUCKET_SECONDS)] = 900,
-) -> schemas.EnergyOut:
+) -> answers.EnergyOut:
     start, end = window_or_today(db, from_s, to_s)
     buckets = (end - start) // bucket_seconds + 1
     if buckets > MAX_BUCKETS:
@@ -56,7 +56,7 @@ def analytics_energy(
             f"{buckets} buckets of {bucket_seconds} s: at most {MAX_BUCKETS}; narrow the range or widen the buckets.",
             {"buckets": buckets, "max": MAX_BUCKETS},
         )
-    return schemas.EnergyOut.model_validate(queries.energy(db, start, end, bucket_seconds))
+    return queries.energy(db, start, end, bucket_seconds)
 
 
 @router.get(

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from energy_grid.api import schemas
 from energy_grid.api.auction_models import (
     AuctionOrderDraft,
     AuctionOrderTypedDataOut,
@@ -27,7 +26,7 @@ from energy_grid.api.routes.params import (
     check_window,
 )
 from energy_grid.api.services import auction as auction_service
-from energy_grid.index import queries
+from energy_grid.index import answers, queries
 
 AuctionOrderId = Annotated[int, Path(alias="orderId", ge=0, le=2**256 - 1, description="The order's id on EnergyAuction")]
 
@@ -37,16 +36,16 @@ router = APIRouter()
 @router.get("/auction/clearings", tags=["auction"], summary="The quarter-hourly auction's clearings, newest first")
 def auction_clearings(
     db: Db, paging: Page, from_s: FromS = None, to_s: ToS = None, traded: Traded = False
-) -> schemas.Page[schemas.ClearingOut]:
+) -> answers.Page[answers.ClearingOut]:
     check_window(from_s, to_s)
-    return schemas.Page[schemas.ClearingOut].model_validate(queries.clearings(db, paging, from_s, to_s, traded))
+    return queries.clearings(db, paging, from_s, to_s, traded)
 
 
 @router.get("/auction/zones", tags=["auction"], summary="Each zone's price and net export in markets cleared across zones, newest first")
 def auction_zones(
     db: Db, paging: Page, period: Period = None, zone: Annotated[int | None, Query(ge=0, le=255)] = None
-) -> schemas.Page[schemas.ZoneClearingOut]:
-    return schemas.Page[schemas.ZoneClearingOut].model_validate(queries.zone_clearings(db, paging, period, zone))
+) -> answers.Page[answers.ZoneClearingOut]:
+    return queries.zone_clearings(db, paging, period, zone)
 
 
 @router.get(
@@ -56,20 +55,20 @@ def auction_zones(
 )
 def auction_zone_markets(
     db: Db, paging: Page, period: Period = None, region_id: RegionId = None
-) -> schemas.Page[schemas.ZoneMarketOut]:
+) -> answers.Page[answers.ZoneMarketOut]:
     """Each market's zones with the link limits in force for its period (kW and the Wh they carry)
     and which way a full link was; `regionId`: only that region's zone in each market."""
-    return schemas.Page[schemas.ZoneMarketOut].model_validate(queries.zone_markets(db, paging, period, region_id))
+    return queries.zone_markets(db, paging, period, region_id)
 
 
 @router.get("/auction/link-limits", tags=["auction"], summary="The grid operators' link limits for coming periods, newest first")
-def auction_link_limits(db: Db, paging: Page, region_id: RegionId = None) -> schemas.Page[schemas.LinkLimitsOut]:
-    return schemas.Page[schemas.LinkLimitsOut].model_validate(queries.link_limits(db, paging, region_id))
+def auction_link_limits(db: Db, paging: Page, region_id: RegionId = None) -> answers.Page[answers.LinkLimitsOut]:
+    return queries.link_limits(db, paging, region_id)
 
 
 @router.get("/auction/orders", tags=["auction"], summary="Auction bids and asks with their outcome, newest first")
-def auction_orders(db: Db, paging: Page, trader: str | None = None, period: Period = None) -> schemas.Page[schemas.AuctionOrderOut]:
-    return schemas.Page[schemas.AuctionOrderOut].model_validate(queries.auction_orders(db, paging, address_of(trader, "trader"), period))
+def auction_orders(db: Db, paging: Page, trader: str | None = None, period: Period = None) -> answers.Page[answers.AuctionOrderOut]:
+    return queries.auction_orders(db, paging, address_of(trader, "trader"), period)
 
 
 # ---------------------------------------------------------------- relaying what a trader signed

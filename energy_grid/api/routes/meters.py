@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from enum import Enum
 from http import HTTPStatus
-from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
@@ -24,7 +23,7 @@ from energy_grid.api.routes.params import (
 from energy_grid.api.services import trading as trading_service
 from energy_grid.api.services import vault as vault_service
 from energy_grid.api.write_models import RelayReading, RelayStandingOrder, StandingOrderDraft
-from energy_grid.index import queries
+from energy_grid.index import answers, queries
 
 RELAY_TAGS: list[str | Enum] = ["trading and metering"]
 STANDING_TAGS: list[str | Enum] = ["vault and standing orders"]
@@ -33,8 +32,8 @@ router = APIRouter()
 
 
 @router.get("/meters", tags=["meters"], summary="Registered meters")
-def list_meters(db: Db, paging: Page, owner: str | None = None) -> schemas.Page[schemas.MeterOut]:
-    return schemas.Page[schemas.MeterOut].model_validate(queries.meters(db, paging, address_of(owner, "owner")))
+def list_meters(db: Db, paging: Page, owner: str | None = None) -> answers.Page[answers.MeterOut]:
+    return queries.meters(db, paging, address_of(owner, "owner"))
 
 
 def _known_meter(db: Session, address: str) -> str:
@@ -46,25 +45,21 @@ def _known_meter(db: Session, address: str) -> str:
 
 
 @router.get("/meters/{address}/history", tags=["meters"], summary="A meter's accepted readings (interval energy), newest first")
-def meter_history(address: str, db: Db, paging: Page, from_s: FromS = None, to_s: ToS = None) -> schemas.Page[schemas.ReadingOut]:
+def meter_history(address: str, db: Db, paging: Page, from_s: FromS = None, to_s: ToS = None) -> answers.Page[answers.ReadingOut]:
     check_window(from_s, to_s)
-    return schemas.Page[schemas.ReadingOut].model_validate(queries.meter_history(db, _known_meter(db, address), paging, from_s, to_s))
-
-
-def _meter_energy(db: Session, address: str, quantity: str, from_s: int | None, to_s: int | None) -> dict[str, Any]:
-    meter = _known_meter(db, address)
-    start, end = window_or_today(db, from_s, to_s)
-    return queries.meter_energy(db, meter, quantity, start, end)
+    return queries.meter_history(db, _known_meter(db, address), paging, from_s, to_s)
 
 
 @router.get("/meters/{address}/production", tags=["meters"], summary="A meter's production (Wh), default today (UTC)")
-def meter_production(address: str, db: Db, from_s: FromS = None, to_s: ToS = None) -> schemas.MeterProductionOut:
-    return schemas.MeterProductionOut.model_validate(_meter_energy(db, address, "production", from_s, to_s))
+def meter_production(address: str, db: Db, from_s: FromS = None, to_s: ToS = None) -> answers.MeterProductionOut:
+    meter = _known_meter(db, address)
+    return queries.meter_production(db, meter, *window_or_today(db, from_s, to_s))
 
 
 @router.get("/meters/{address}/consumption", tags=["meters"], summary="A meter's consumption (Wh), default today (UTC)")
-def meter_consumption(address: str, db: Db, from_s: FromS = None, to_s: ToS = None) -> schemas.MeterConsumptionOut:
-    return schemas.MeterConsumptionOut.model_validate(_meter_energy(db, address, "consumption", from_s, to_s))
+def meter_consumption(address: str, db: Db, from_s: FromS = None, to_s: ToS = None) -> answers.MeterConsumptionOut:
+    meter = _known_meter(db, address)
+    return queries.meter_consumption(db, meter, *window_or_today(db, from_s, to_s))
 
 
 @router.get(
@@ -72,8 +67,8 @@ def meter_consumption(address: str, db: Db, from_s: FromS = None, to_s: ToS = No
 )
 def meter_standing_fills(
     address: str, db: Db, paging: Page, traded: TradedIntervals = False
-) -> schemas.Page[schemas.StandingFillOut]:
-    return schemas.Page[schemas.StandingFillOut].model_validate(queries.standing_fills(db, _known_meter(db, address), paging, traded))
+) -> answers.Page[answers.StandingFillOut]:
+    return queries.standing_fills(db, _known_meter(db, address), paging, traded)
 
 
 # ---------------------------------------------------------------- relaying what a meter or its owner signed

@@ -24,7 +24,7 @@ from energy_grid.api.routes.params import (
 )
 from energy_grid.api.services import trading as trading_service
 from energy_grid.api.write_models import CancelDraft, OrderDraft, RelayCancel, RelayOrder
-from energy_grid.index import queries
+from energy_grid.index import answers, queries
 
 # The docs' group of the routes that relay what a wallet signed for the book and its meters.
 RELAY_TAGS: list[str | Enum] = ["trading and metering"]
@@ -34,12 +34,12 @@ router = APIRouter()
 
 
 @router.get("/orders/{order_id}", tags=["trading"], summary="One order: its fill and status")
-def get_order(order_id: OrderIdPath, db: Db) -> schemas.OrderOut:
+def get_order(order_id: OrderIdPath, db: Db) -> answers.OrderOut:
     found = queries.order(db, order_id)
     if found is None:
         message = f"No order {order_id} on the market (or not indexed yet)."
         raise ApiProblem(HTTPStatus.NOT_FOUND, "OrderUnknown", message, {"orderId": order_id})
-    return schemas.OrderOut.model_validate(found)
+    return found
 
 
 @router.get("/orders", tags=["trading"], summary="Orders, newest first")
@@ -49,28 +49,28 @@ def list_orders(
     trader: str | None = None,
     status: Literal["ACTIVE", "FILLED", "CANCELLED"] | None = None,
     side: Literal["BUY", "SELL"] | None = None,
-) -> schemas.Page[schemas.OrderOut]:
-    return schemas.Page[schemas.OrderOut].model_validate(queries.orders(db, paging, address_of(trader, "trader"), status, side))
+) -> answers.Page[answers.OrderOut]:
+    return queries.orders(db, paging, address_of(trader, "trader"), status, side)
 
 
 @router.get("/orderbook", tags=["trading"], summary="Open orders' remaining Wh per price level")
-def order_book(db: Db, depth: SeriesLimit) -> schemas.OrderBookOut:
-    return schemas.OrderBookOut.model_validate(queries.order_book(db, depth))
+def order_book(db: Db, depth: SeriesLimit) -> answers.OrderBookOut:
+    return queries.order_book(db, depth)
 
 
 @router.get("/trades", tags=["trading"], summary="Trades (matches and takes), newest first")
-def list_trades(db: Db, paging: Page, trader: str | None = None, from_s: FromS = None, to_s: ToS = None) -> schemas.Page[schemas.TradeOut]:
+def list_trades(db: Db, paging: Page, trader: str | None = None, from_s: FromS = None, to_s: ToS = None) -> answers.Page[answers.TradeOut]:
     check_window(from_s, to_s)
-    return schemas.Page[schemas.TradeOut].model_validate(queries.trades(db, paging, address_of(trader, "trader"), from_s, to_s))
+    return queries.trades(db, paging, address_of(trader, "trader"), from_s, to_s)
 
 
 @router.get(
     "/accounts/{address}/fills", tags=["trading"], summary="An account's fills: book, auction and standing orders, newest first"
 )
-def account_fills(address: str, db: Db, limit: Annotated[int, Query(ge=1)] = DEFAULT_PAGE) -> schemas.AccountFillsOut:
+def account_fills(address: str, db: Db, limit: Annotated[int, Query(ge=1)] = DEFAULT_PAGE) -> answers.AccountFillsOut:
     account = address_of(address, "address")
     assert account is not None
-    return schemas.AccountFillsOut.model_validate(queries.account_fills(db, account, limit_of(limit)))
+    return queries.account_fills(db, account, limit_of(limit))
 
 
 # ---------------------------------------------------------------- relaying what a trader signed

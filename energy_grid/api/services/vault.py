@@ -116,8 +116,8 @@ def vault_balances(
     listing = queries.meters(db, PageRequest(MAX_METERS, 0), holder)
     auction_energy_wh, auction_payment = queries.open_auction_escrow(db, holder)
     open_orders = queries.orders(db, PageRequest(MAX_BOOK_ORDERS, 0), holder, "ACTIVE", None)
-    meters = [item["meter"] for item in listing["items"]]
-    book_orders = [item["orderId"] for item in open_orders["items"]]
+    meters = [item.meter for item in listing.items]
+    book_orders = [item.orderId for item in open_orders.items]
     _, symbol, decimals = tokens["PaymentToken"]
     with answering():
         vault, auction, book = client["EnergyVault"], client["EnergyAuction"], client["EnergyTrading"]
