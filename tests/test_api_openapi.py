@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
 from energy_grid.domain.enums import ZoneRole
+from energy_grid.index.answers import json_name
 
 SUCCESS = ("200", "201")
 
@@ -53,6 +54,20 @@ def test_answers_name_their_fields_as_the_json_does(openapi):
     """A field whose Python name differs from its JSON name (`from`) is documented by its JSON name."""
     production = resolved(openapi, {"$ref": "#/components/schemas/MeterProductionOut"})
     assert {"meter", "from", "to", "productionWh", "intervals"} == set(production["properties"])
+
+
+def test_the_analytics_figures_are_named_in_json_by_the_one_rule(openapi):
+    """The figures Python reads in snake_case with their units (energy_grid.index.analytics and
+    .forecasts) are documented and served by their JSON names: camelCase, kW and kWh as the contracts
+    spell them, a time without its `_s`, and the figures derived from others among them."""
+    peak = resolved(openapi, {"$ref": "#/components/schemas/TransformerPeak"})["properties"]
+    assert {"regionId", "peakDemandKW", "capacityKW", "reportedAt", "peakWithoutDemandResponseKW"} <= set(peak)
+    assert "gramsCo2ePerKWh" in resolved(openapi, {"$ref": "#/components/schemas/Co2"})["properties"]
+    supply = resolved(openapi, {"$ref": "#/components/schemas/SelfSupply"})["properties"]
+    assert {"consumptionMetLocallyWh", "selfSufficiency", "selfConsumption"} <= set(supply)
+    band = resolved(openapi, {"$ref": "#/components/schemas/IntervalBand"})["properties"]
+    assert set(band) == {"interval", "start", "p10Wh", "p50Wh", "p90Wh", "netImportWh"}
+    assert json_name("reported_at_s") == "reportedAt" and json_name("exceeded_p90_share") == "exceededP90Share"
 
 
 def test_the_operator_routes_are_one_group_behind_the_bearer_scheme(openapi):

@@ -12,7 +12,9 @@ from typing import Any
 
 from pydantic import Field
 
+from energy_grid.index.analytics import Bucket, Co2, ExportUse, HouseholdRow, Savings, SelfSupply, TransformerPeak
 from energy_grid.index.answers import Answer
+from energy_grid.index.forecasts import IntervalBand, Score, ScoreTotals
 
 
 class TypedData(Answer):
@@ -26,70 +28,6 @@ class TypedData(Answer):
 
 # A day, week or month of a household or the community (energy_grid.index.analytics says what each
 # figure rests on). Shares are fractions (0.42), null where there was nothing to share.
-
-
-class SavingsOut(Answer):
-    importWh: int
-    boughtWh: int  # in the community market: book, auction and standing orders
-    paid: int
-    soldWh: int
-    earned: int  # after the grid fee
-    demandResponseRewards: int
-    pendingWh: int  # book trades not settled yet, valued at their price
-    billAtTariff: int  # the import at the tariff
-    netCost: int  # paid − earned − rewards + the import not bought in the community at the tariff
-    saved: int  # billAtTariff − netCost
-
-
-class SelfSupplyOut(Answer):
-    consumptionWh: int  # the meters' import
-    productionWh: int  # the meters' export
-    consumptionMetLocallyWh: int  # met by the community's export in the same interval
-    productionUsedLocallyWh: int  # taken up by the community's import in the same interval
-    selfSufficiency: float | None
-    selfConsumption: float | None
-
-
-class ExportUseOut(Answer):
-    exportedWh: int
-    soldP2pWh: int
-    soldShare: float | None
-    linkFullWh: int  # offered, unsold while the zone was EXPORT_BOUND
-    noBuyerWh: int  # offered, unsold at its price
-    notOfferedWh: int  # to the grid, unsold
-    beyondCommunityDrawWh: int  # exported while the community drew less (overlaps the three above)
-
-
-class TransformerPeakOut(Answer):
-    regionId: int
-    peakDemandKW: int
-    capacityKW: int
-    loadPercentage: int
-    reportedAt: int
-    peakWithoutDemandResponseKW: int
-    reductionKnown: bool  # a verified demand-response reduction covered a report of the window
-
-
-class Co2Out(Answer):
-    avoidedGrams: int
-    exportWh: int
-    gramsCo2ePerKWh: int
-
-
-class SummaryBucketOut(Answer):
-    start: int
-    importWh: int
-    exportWh: int
-    importMetLocallyWh: int
-
-
-class HouseholdRowOut(Answer):
-    owner: str
-    meters: int
-    importWh: int
-    exportWh: int
-    soldP2pWh: int
-    saved: int
 
 
 class SummaryOut(Answer):
@@ -106,13 +44,13 @@ class SummaryOut(Answer):
     paymentSymbol: str
     paymentDecimals: int
     meters: list[str]
-    savings: SavingsOut
-    supply: SelfSupplyOut
-    export: ExportUseOut
-    transformerPeaks: list[TransformerPeakOut]
-    co2: Co2Out
-    series: list[SummaryBucketOut]
-    households: list[HouseholdRowOut]  # the community's, the largest saving first; empty for a household
+    savings: Savings
+    supply: SelfSupply
+    export: ExportUse
+    transformerPeaks: list[TransformerPeak]
+    co2: Co2
+    series: list[Bucket]
+    households: list[HouseholdRow]  # the community's, the largest saving first; empty for a household
     notes: list[str]  # what the figures rest on, the estimates said as such, in the currency and kWh
 
 
@@ -121,46 +59,15 @@ class SummaryOut(Answer):
 # meters, negative while the feeder exports.
 
 
-class ForecastIntervalOut(Answer):
-    interval: int  # unix s / 900
-    start: int  # unix s
-    p10Wh: int | None  # the forecast covering the interval (the newer where two do); null: none does
-    p50Wh: int | None
-    p90Wh: int | None
-    netImportWh: int | None  # metered; null: no meter of the region read in the interval (yet)
-
-
-class ForecastScoreOut(Answer):
-    firstInterval: int
-    intervalCount: int
-    coveredIntervals: int  # metered within [P10, P90]
-    exceededP90Intervals: int  # metered above P90
-    pinballP10Wh: int  # each quantile's pinball loss summed over the window
-    pinballP50Wh: int
-    pinballP90Wh: int
-    metersTallied: int
-    scorer: str
-    scoredAt: int
-
-
-class ForecastScoreTotalsOut(Answer):
-    forecasts: int
-    intervals: int
-    coveredIntervals: int
-    exceededP90Intervals: int
-    coverage: float | None  # coveredIntervals / intervals: 0.8 for a calibrated band; null: nothing scored
-    exceededP90Share: float | None  # exceededP90Intervals / intervals: 0.1 for a calibrated P90
-
-
 class ForecastsOut(Answer):
     regionId: int | None  # null: no region has a forecast yet
     regions: list[int]  # every region with a committed forecast
     from_s: int = Field(alias="from")  # the first interval's start
     to: int  # the last interval's end, inclusive
     intervalSeconds: int
-    intervals: list[ForecastIntervalOut]
-    scores: list[ForecastScoreOut]  # of the forecasts whose window overlaps the range, oldest first
-    scored: ForecastScoreTotalsOut  # the scores together
+    intervals: list[IntervalBand]
+    scores: list[Score]  # of the forecasts whose window overlaps the range, oldest first
+    scored: ScoreTotals  # the scores together
 
 
 # The forecaster's forecasts that are not committed on chain (energy_grid.api.services.served_forecasts):

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from pydantic import computed_field
 from sqlalchemy import Select, func, select, type_coerce
 from sqlalchemy.orm import Session
 
@@ -51,7 +52,9 @@ from energy_grid.domain.units import (
     format_share,
 )
 from energy_grid.index import models as m
-from energy_grid.index.queries import _bucket_start, _in_window, head_of
+from energy_grid.index.answers import Figures
+from energy_grid.index.queries import head_of
+from energy_grid.index.sql import bucket_start, in_window
 from energy_grid.index.types import Uint256
 
 PERIODS = ("day", "week", "month")
@@ -128,15 +131,14 @@ class Terms:
     grams_co2e_per_kwh: int
 
 
-@dataclass(frozen=True)
-class Savings:
-    """Trading in the community against buying every metered kWh at the tariff. `bill_at_tariff`:
-    the import at the tariff; `net_cost`: what was paid for energy bought in the community, less
-    what sales and demand-response rewards brought, plus the import not bought there at the tariff;
-    `saved` the difference. Payment figures in PaymentToken base units."""
+class Savings(Figures):
+    """Trading in the community against buying every metered kWh at the tariff. The bill at the
+    tariff: the import at the tariff; the net cost: what was paid for energy bought in the community,
+    less what sales and demand-response rewards brought, plus the import not bought there at the
+    tariff; saved: the difference. Payment figures in PaymentToken base units."""
 
     import_wh: int
-    bought_wh: int
+    bought_wh: int  # in the community market: book, auction and standing orders
     paid: int
     sold_wh: int
     earned: int  # after the grid fee
@@ -147,8 +149,7 @@ class Savings:
     saved: int
 
 
-@dataclass(frozen=True)
-class SelfSupply:
+class SelfSupply(Figures):
     """The metered import and export and what of each the community met in the same interval."""
 
     consumption_wh: int
@@ -156,36 +157,37 @@ class SelfSupply:
     consumption_met_locally_wh: int
     production_used_locally_wh: int
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def self_sufficiency(self) -> float | None:
         return _ratio(self.consumption_met_locally_wh, self.consumption_wh)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def self_consumption(self) -> float | None:
         return _ratio(self.production_used_locally_wh, self.production_wh)
 
 
-@dataclass(frozen=True)
-class ExportUse:
+class ExportUse(Figures):
     """Where the metered export went: sold peer to peer, offered and unsold (a full link, no buyer at
-    the price) or never offered (to the grid, unsold). `beyond_community_draw_wh`: export the
+    the price) or never offered (to the grid, unsold). Beyond the community's draw: export the
     community's own import in its interval could not have taken, whatever the prices (not a part of
     the split: it overlaps all three reasons)."""
 
     exported_wh: int
     sold_p2p_wh: int
-    link_full_wh: int
-    no_buyer_wh: int
-    not_offered_wh: int
+    link_full_wh: int  # offered, unsold while its zone was EXPORT_BOUND
+    no_buyer_wh: int  # offered, unsold at its price
+    not_offered_wh: int  # to the grid, unsold
     beyond_community_draw_wh: int
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def sold_share(self) -> float | None:
         return _ratio(min(self.sold_p2p_wh, self.exported_wh), self.exported_wh)
 
 
-@dataclass(frozen=True)
-class TransformerPeak:
+class TransformerPeak(Figures):
     """A region's highest load report in the window and, where the index knows demand-response
     reductions verified over it, the peak with them added back."""
 
@@ -195,11 +197,10 @@ class TransformerPeak:
     load_percentage: int
     reported_at_s: int
     peak_without_demand_response_kw: int  # the same as peak_demand_kw where no reduction covered a report
-    reduction_known: bool
+    reduction_known: bool  # a verified demand-response reduction covered a report of the window
 
 
-@dataclass(frozen=True)
-class Co2:
+class Co2(Figures):
     """CO2e avoided: the metered export × the avoided-emission factor (an estimate)."""
 
     avoided_grams: int
@@ -207,8 +208,7 @@ class Co2:
     grams_co2e_per_kwh: int
 
 
-@dataclass(frozen=True)
-class Bucket:
+class Bucket(Figures):
     """One bucket of the series (an hour of a day, a day of a week or month)."""
 
     start_s: int
@@ -217,8 +217,7 @@ class Bucket:
     import_met_locally_wh: int
 
 
-@dataclass(frozen=True)
-class HouseholdRow:
+class HouseholdRow(Figures):
     """One household of the community (an owner of meters): its energy and what it saved."""
 
     owner: str
@@ -283,7 +282,7 @@ def _sums(session: Session, from_s: int, to_s: int, key: Any, meters: Meters = N
             type_coerce(func.sum(r.consumption_wh), Uint256).label("import_wh"),
             type_coerce(func.sum(r.production_wh), Uint256).label("export_wh"),
         )
-        .where(*_in_window(r.reading_timestamp_s, from_s, to_s))
+        .where(*in_window(r.reading_timestamp_s, from_s, to_s))
         .group_by(key)
     )
     if meters is not None:
@@ -294,7 +293,7 @@ def _sums(session: Session, from_s: int, to_s: int, key: Any, meters: Meters = N
 def interval_sums(session: Session, from_s: int, to_s: int, meters: Meters = None) -> dict[int, tuple[int, int]]:
     """(import Wh, export Wh) per interval, by the interval's start (unix s), of the readings from
     `from_s` to `to_s`: every meter's, or those of `meters` when they are named."""
-    start = _bucket_start(m.ReadingAccepted.reading_timestamp_s, 0, INTERVAL_SECONDS)
+    start = bucket_start(m.ReadingAccepted.reading_timestamp_s, 0, INTERVAL_SECONDS)
     return {int(key): sums for key, sums in _sums(session, from_s, to_s, start, meters).items()}
 
 
@@ -338,7 +337,7 @@ def _trading(session: Session, window: Window, meters: MeterDirectory, owners: I
     _standing_orders(session, window, meters, accounts)
     v = m.DemandReductionVerified
     rewards = select(v.consumer, type_coerce(func.sum(v.reward_amount), Uint256).label("reward"))
-    for row in session.execute(rewards.where(*_in_window(v.timestamp_s, window.from_s, window.to_s)).group_by(v.consumer)):
+    for row in session.execute(rewards.where(*in_window(v.timestamp_s, window.from_s, window.to_s)).group_by(v.consumer)):
         trading = accounts.of(row.consumer)
         if trading is not None:
             trading.rewards += int(row.reward or 0)
@@ -348,7 +347,7 @@ def _trading(session: Session, window: Window, meters: MeterDirectory, owners: I
 def _book_trades(session: Session, window: Window, accounts: _Accounts) -> None:
     """The order book: a trade at its time; settled, what moved; pending, its value at the trade's price."""
     f, s = m.Fill, m.SettlementRow
-    fills = select(f, s).outerjoin(s, s.transaction_id == f.transaction_id).where(*_in_window(f.timestamp_s, window.from_s, window.to_s))
+    fills = select(f, s).outerjoin(s, s.transaction_id == f.transaction_id).where(*in_window(f.timestamp_s, window.from_s, window.to_s))
     for row in session.execute(fills):
         fill: m.Fill = row[0]
         settlement: m.SettlementRow | None = row[1]
@@ -428,7 +427,7 @@ def _savings(import_wh: int, trading: _Trading, tariff_per_kwh: int) -> Savings:
 
 def _peaks(session: Session, window: Window, regions: set[int] | None) -> list[TransformerPeak]:
     load = m.LoadReported
-    reports = select(load).where(*_in_window(load.timestamp_s, window.from_s, window.to_s)).order_by(load.id)
+    reports = select(load).where(*in_window(load.timestamp_s, window.from_s, window.to_s)).order_by(load.id)
     if regions is not None:
         reports = reports.where(load.region_id.in_(regions))
     started, verified = m.DemandEventStarted, m.DemandReductionVerified
@@ -452,7 +451,8 @@ def _peaks(session: Session, window: Window, regions: set[int] | None) -> list[T
         without_kw[region] = max(without_kw.get(region, 0), report.demand_kw + (reduction_w + W_PER_KW // 2) // W_PER_KW)
     return [
         TransformerPeak(
-            region, peak.demand_kw, peak.capacity_kw, peak.load_percentage, peak.timestamp_s, without_kw[region], region in reduced_regions
+            region_id=region, peak_demand_kw=peak.demand_kw, capacity_kw=peak.capacity_kw, load_percentage=peak.load_percentage,
+            reported_at_s=peak.timestamp_s, peak_without_demand_response_kw=without_kw[region], reduction_known=region in reduced_regions,
         )
         for region, peak in sorted(highest.items())
     ]
@@ -480,7 +480,10 @@ def summary(session: Session, window: Window, terms: Terms, owner: str | None = 
         bucket = buckets.setdefault(window.from_s + (start - window.from_s) // window.bucket_s * window.bucket_s, [0, 0, 0])
         bucket[0], bucket[1], bucket[2] = bucket[0] + import_wh, bucket[1] + export_wh, bucket[2] + met
     count = (window.to_s + 1 - window.from_s) // window.bucket_s
-    series = [Bucket(start, *buckets.get(start, [0, 0, 0])) for start in (window.from_s + i * window.bucket_s for i in range(count))]
+    series = []
+    for start in (window.from_s + i * window.bucket_s for i in range(count)):
+        import_wh, export_wh, met = buckets.get(start, [0, 0, 0])
+        series.append(Bucket(start_s=start, import_wh=import_wh, export_wh=export_wh, import_met_locally_wh=met))
 
     traded = _trading(session, window, meters, None if owner is None else [owner])
     trading = traded.get(owner, _Trading())
@@ -498,10 +501,19 @@ def summary(session: Session, window: Window, terms: Terms, owner: str | None = 
         terms=terms,
         meters=mine,
         savings=_savings(consumption_wh, trading, terms.tariff_per_kwh),
-        supply=SelfSupply(consumption_wh, production_wh, met_wh, used_wh),
+        supply=SelfSupply(
+            consumption_wh=consumption_wh,
+            production_wh=production_wh,
+            consumption_met_locally_wh=met_wh,
+            production_used_locally_wh=used_wh,
+        ),
         export=export,
         peaks=_peaks(session, window, regions),
-        co2=Co2(production_wh * terms.grams_co2e_per_kwh // WH_PER_KWH, production_wh, terms.grams_co2e_per_kwh),
+        co2=Co2(
+            avoided_grams=production_wh * terms.grams_co2e_per_kwh // WH_PER_KWH,
+            export_wh=production_wh,
+            grams_co2e_per_kwh=terms.grams_co2e_per_kwh,
+        ),
         series=series,
         households=households,
     )
@@ -522,7 +534,8 @@ def _households(session: Session, window: Window, terms: Terms, meters: MeterDir
         import_wh, export_wh = energy[owner]
         trading = traded.get(owner, _Trading())
         saved = _savings(import_wh, trading, terms.tariff_per_kwh).saved
-        rows.append(HouseholdRow(owner, len(meters.of(owner)), import_wh, export_wh, trading.sold_wh, saved))
+        rows.append(HouseholdRow(owner=owner, meters=len(meters.of(owner)), import_wh=import_wh, export_wh=export_wh,
+                                 sold_p2p_wh=trading.sold_wh, saved=saved))  # fmt: skip
     return sorted(rows, key=lambda row: (-row.saved, row.owner))
 
 

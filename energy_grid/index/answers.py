@@ -15,7 +15,30 @@ T = TypeVar("T")
 
 
 class Answer(BaseModel):
+    """An answer only the API serves: its fields are named as its JSON names them."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+UNIT_WORDS = {"kw": "KW", "kwh": "KWh"}
+
+
+def json_name(name: str) -> str:
+    """A Python field's JSON name: camelCase, kW and kWh spelled as the contracts spell them, and a
+    time's `_s` left out (every time in an answer is unix seconds): `reported_at_s` is `reportedAt`,
+    `grams_co2e_per_kwh` is `gramsCo2ePerKWh`."""
+    first, *rest = name.removesuffix("_s").split("_")
+    return first + "".join(UNIT_WORDS.get(word, word.capitalize()) for word in rest)
+
+
+class Figures(BaseModel):
+    """An answer Python code reads too (the analytics' figures, which `energy-grid report` prints):
+    its fields are snake_case with their units (`import_wh`), its JSON names the API's (`importWh`,
+    by json_name), and a figure derived from others is a computed field, served with them."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=json_name, validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
 
 
 class Page(Answer, Generic[T]):

@@ -24,9 +24,10 @@ region's metered net import; and the scores ForecastLedger gave the forecasts of
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
+from pydantic import computed_field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,34 +36,34 @@ from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PE
 from energy_grid.forecast.metrics import FloatArray, coverage, exceeded, skill
 from energy_grid.index import models as m
 from energy_grid.index.analytics import interval_sums, meter_directory
+from energy_grid.index.answers import Figures
 from energy_grid.index.queries import head_of
 
 
-@dataclass(frozen=True)
-class IntervalBand:
+class IntervalBand(Figures):
     """One interval: the forecast covering it (None where none does) and the metered net import (None
     where no meter of the region read in it), Wh."""
 
     interval: int  # unix s / 900
-    p10_wh: int | None
+    p10_wh: int | None  # the forecast covering the interval (the newer where two do); None: none does
     p50_wh: int | None
     p90_wh: int | None
-    net_import_wh: int | None
+    net_import_wh: int | None  # metered; None: no meter of the region read in the interval (yet)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def start_s(self) -> int:
         return self.interval * INTERVAL_SECONDS
 
 
-@dataclass(frozen=True)
-class Score:
+class Score(Figures):
     """One forecast's score, as ForecastLedger stored and emitted it."""
 
     first_interval: int
     interval_count: int
     covered_intervals: int  # P10 ≤ metered ≤ P90
     exceeded_p90_intervals: int  # metered > P90
-    pinball_p10_wh: int
+    pinball_p10_wh: int  # each quantile's pinball loss summed over the window
     pinball_p50_wh: int
     pinball_p90_wh: int
     meters_tallied: int
@@ -70,8 +71,7 @@ class Score:
     scored_at_s: int  # the block's time
 
 
-@dataclass(frozen=True)
-class ScoreTotals:
+class ScoreTotals(Figures):
     """The scores of a range together: their intervals, those the band held and those above P90."""
 
     forecasts: int
@@ -79,11 +79,13 @@ class ScoreTotals:
     covered_intervals: int
     exceeded_p90_intervals: int
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def coverage(self) -> float | None:
         """The share of the scored intervals within [P10, P90]; 0.8 for a well calibrated band."""
         return None if self.intervals == 0 else self.covered_intervals / self.intervals
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def exceeded_p90_share(self) -> float | None:
         """The share of the scored intervals above P90; 0.1 for a well calibrated P90."""
@@ -135,7 +137,7 @@ def forecast_view(session: Session, region_id: int | None, from_s: int, to_s: in
     intervals = []
     for k in range(first, last + 1):
         p10_wh, p50_wh, p90_wh = bands.get(k, (None, None, None))
-        intervals.append(IntervalBand(k, p10_wh, p50_wh, p90_wh, metered.get(k)))
+        intervals.append(IntervalBand(interval=k, p10_wh=p10_wh, p50_wh=p50_wh, p90_wh=p90_wh, net_import_wh=metered.get(k)))
     return ForecastView(region, regions, first, last, intervals, _scores(session, region, first, last))
 
 
@@ -206,7 +208,9 @@ def period_forecasts(session: Session, from_s: int, to_s: int, owner: str | None
     for region in regions:
         # A day more in front: the reference each interval's P50 is judged against.
         view = forecast_view(session, region, from_s - DAY_SECONDS, to_s)
-        intervals = [i if (i.interval + 1) * INTERVAL_SECONDS <= head_s else replace(i, net_import_wh=None) for i in view.intervals]
+        intervals = [
+            i if (i.interval + 1) * INTERVAL_SECONDS <= head_s else i.model_copy(update={"net_import_wh": None}) for i in view.intervals
+        ]
         period = intervals[INTERVALS_PER_DAY:]
         if any(i.p50_wh is not None for i in period):
             periods.append(PeriodForecast(region, period, [i.net_import_wh for i in intervals[: len(period)]]))

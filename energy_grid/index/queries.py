@@ -21,6 +21,7 @@ from energy_grid.domain.orders import is_live
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, WH_PER_KWH
 from energy_grid.index import answers as a
 from energy_grid.index import models as m
+from energy_grid.index.sql import bucket_start, in_window
 from energy_grid.index.types import Uint256
 
 SIDES = ("BUY", "SELL")
@@ -60,22 +61,6 @@ def _listing(session: Session, query: Any, page: PageRequest, item: Callable[[An
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = session.execute(query.limit(page.limit).offset(page.offset)).all()
     return a.Page(items=[item(row) for row in rows], total=int(total), limit=page.limit, offset=page.offset)
-
-
-def _in_window(column: Any, from_s: int | None, to_s: int | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if from_s is not None:
-        conditions.append(column >= from_s)
-    if to_s is not None:
-        conditions.append(column <= to_s)
-    return conditions
-
-
-def _bucket_start(time_s: Any, origin_s: int, bucket_s: int) -> Any:
-    """The start of the `bucket_s` bucket, counted from `origin_s`, that `time_s` (not before it)
-    falls in. A remainder rather than a floor division: PostgreSQL divides a NUMERIC (a uint256
-    column) into a fraction, and SQLite floors only with its optional math functions."""
-    return type_coerce(time_s - (time_s - origin_s) % bucket_s, Uint256)
 
 
 def _newest_first(table: type[m.EventRow]) -> tuple[Any, Any]:
@@ -181,7 +166,7 @@ def trades(session: Session, page: PageRequest, trader: str | None, from_s: int 
     query = select(f, s).outerjoin(s, s.transaction_id == f.transaction_id)
     if trader is not None:
         query = query.where(or_(f.buyer == trader, f.seller == trader))
-    query = query.where(*_in_window(f.timestamp_s, from_s, to_s)).order_by(*_newest_first(f))
+    query = query.where(*in_window(f.timestamp_s, from_s, to_s)).order_by(*_newest_first(f))
     return _listing(session, query, page, lambda row: _trade(row[0], row[1]))
 
 
@@ -339,7 +324,7 @@ def _metered_intervals(session: Session, from_s: int | None, to_s: int | None, l
     if through_s is None:
         return []
     r = m.ReadingAccepted
-    start = _bucket_start(r.reading_timestamp_s, 0, INTERVAL_SECONDS).label("start")
+    start = bucket_start(r.reading_timestamp_s, 0, INTERVAL_SECONDS).label("start")
     sums = [
         type_coerce(func.sum(column), Uint256).label(name) for name, column in (("supply", r.production_wh), ("demand", r.consumption_wh))
     ]
@@ -347,7 +332,7 @@ def _metered_intervals(session: Session, from_s: int | None, to_s: int | None, l
     from_start_s = None if from_s is None else from_s - INTERVAL_SECONDS
     query = (
         select(start, *sums, func.max(r.block_number).label("block"))
-        .where(r.reading_timestamp_s <= through_s, *_in_window(start, from_start_s, end_s))
+        .where(r.reading_timestamp_s <= through_s, *in_window(start, from_start_s, end_s))
         .group_by(start)
         .order_by(start.desc())
         .limit(limit)
@@ -395,7 +380,7 @@ def _grid_series(
         return METERS, [(p.end_s, p.supply_w if quantity == "supply" else p.demand_w, p.block_number) for p in metered]
     table: type[m.GridStatusUpdated] | type[m.GridDataUpdated] = m.GridStatusUpdated if region_id is None else m.GridDataUpdated
     value = table.supply_w if quantity == "supply" else table.demand_w
-    query = select(table.timestamp_s, value.label("value"), table.block_number).where(*_in_window(table.timestamp_s, from_s, to_s))
+    query = select(table.timestamp_s, value.label("value"), table.block_number).where(*in_window(table.timestamp_s, from_s, to_s))
     if region_id is not None:
         query = query.where(m.GridDataUpdated.region_id == region_id)
     rows = session.execute(query.order_by(table.id.desc()).limit(limit)).all()
@@ -406,7 +391,7 @@ def grid_loads(session: Session, region_id: int | None, from_s: int | None, to_s
     """A region's (or every region's) load reports (GridOperations' LoadReported), oldest first:
     the newest `limit` of the window."""
     load = m.LoadReported
-    query = select(load).where(*_in_window(load.timestamp_s, from_s, to_s))
+    query = select(load).where(*in_window(load.timestamp_s, from_s, to_s))
     if region_id is not None:
         query = query.where(load.region_id == region_id)
     rows = session.scalars(query.order_by(load.id.desc()).limit(limit)).all()
@@ -461,7 +446,7 @@ def meter_history(session: Session, meter: str, page: PageRequest, from_s: int |
     r = m.ReadingAccepted
     query = (
         select(r)
-        .where(r.meter == meter, *_in_window(r.reading_timestamp_s, from_s, to_s))
+        .where(r.meter == meter, *in_window(r.reading_timestamp_s, from_s, to_s))
         .order_by(r.reading_timestamp_s.desc(), r.id.desc())
     )
     return _listing(session, query, page, lambda row: _reading(row[0]))
@@ -500,10 +485,10 @@ def meter_consumption(session: Session, meter: str, from_s: int, to_s: int) -> a
 def _meter_intervals(session: Session, meter: str, column: Any, from_s: int, to_s: int) -> list[tuple[int, int]]:
     """(interval start, Wh of `column`) of each interval of the window the meter read in."""
     r = m.ReadingAccepted
-    interval = _bucket_start(r.reading_timestamp_s, 0, INTERVAL_SECONDS)
+    interval = bucket_start(r.reading_timestamp_s, 0, INTERVAL_SECONDS)
     query = (
         select(interval.label("start"), type_coerce(func.sum(column), Uint256).label("wh"))
-        .where(r.meter == meter, *_in_window(r.reading_timestamp_s, from_s, to_s))
+        .where(r.meter == meter, *in_window(r.reading_timestamp_s, from_s, to_s))
         .group_by(interval)
         .order_by(interval)
     )
@@ -516,7 +501,7 @@ def _meter_intervals(session: Session, meter: str, column: Any, from_s: int, to_
 def clearings(session: Session, page: PageRequest, from_s: int | None, to_s: int | None, traded: bool = False) -> a.Page[a.ClearingOut]:
     """The auction's clearings, newest first; `traded`: only markets that traded energy."""
     c = m.AuctionMarketCleared
-    query = select(c).where(*_in_window(c.timestamp_s, from_s, to_s))
+    query = select(c).where(*in_window(c.timestamp_s, from_s, to_s))
     if traded:
         query = query.where(c.volume_wh > 0)
     query = query.order_by(*_newest_first(c))
@@ -901,10 +886,10 @@ def prices(session: Session, from_s: int | None, to_s: int | None, limit: int) -
     fills = select(
         f.timestamp_s.label("timestamp_s"), f.price_per_kwh.label("price"), f.amount_wh.label("volume"),
         f.block_number.label("block_number"), f.log_index.label("log_index"), literal("trade").label("source"),
-    ).where(*_in_window(f.timestamp_s, from_s, to_s))
+    ).where(*in_window(f.timestamp_s, from_s, to_s))
     cleared = select(
         c.timestamp_s, c.clearing_price_per_kwh, c.volume_wh, c.block_number, c.log_index, literal("auction"),
-    ).where(c.volume_wh > 0, *_in_window(c.timestamp_s, from_s, to_s))
+    ).where(c.volume_wh > 0, *in_window(c.timestamp_s, from_s, to_s))
     union = fills.union_all(cleared).subquery()
     query = select(union).order_by(union.c.block_number.desc(), union.c.log_index.desc()).limit(limit)
     rows = session.execute(query).all()
@@ -921,10 +906,10 @@ def energy(session: Session, from_s: int, to_s: int, bucket_s: int) -> a.EnergyO
 
     def per_bucket(time_column: Any, column: Any) -> list[int]:
         """The sum of `column` over each bucket's rows."""
-        start = _bucket_start(time_column, from_s, bucket_s)
+        start = bucket_start(time_column, from_s, bucket_s)
         query = select(start.label("start"), type_coerce(func.sum(column), Uint256).label("wh"))
         sums = [0] * count
-        for row in session.execute(query.where(*_in_window(time_column, from_s, to_s)).group_by(start)):
+        for row in session.execute(query.where(*in_window(time_column, from_s, to_s)).group_by(start)):
             sums[(int(row.start) - from_s) // bucket_s] += int(row.wh or 0)
         return sums
 

@@ -36,7 +36,7 @@ def summarize(
 
 
 def summary_out(result: Summary, utc_offset_minutes: int, payment_symbol: str, payment_decimals: int) -> schemas.SummaryOut:
-    window, savings, supply, export, co2 = result.window, result.savings, result.supply, result.export, result.co2
+    window = result.window
     return schemas.SummaryOut(
         owner=result.owner,
         period=window.period,
@@ -51,70 +51,25 @@ def summary_out(result: Summary, utc_offset_minutes: int, payment_symbol: str, p
         paymentSymbol=payment_symbol,
         paymentDecimals=payment_decimals,
         meters=result.meters,
-        savings=schemas.SavingsOut(
-            importWh=savings.import_wh, boughtWh=savings.bought_wh, paid=savings.paid, soldWh=savings.sold_wh,
-            earned=savings.earned, demandResponseRewards=savings.demand_response_rewards, pendingWh=savings.pending_wh,
-            billAtTariff=savings.bill_at_tariff, netCost=savings.net_cost, saved=savings.saved,
-        ),
-        supply=schemas.SelfSupplyOut(
-            consumptionWh=supply.consumption_wh, productionWh=supply.production_wh,
-            consumptionMetLocallyWh=supply.consumption_met_locally_wh, productionUsedLocallyWh=supply.production_used_locally_wh,
-            selfSufficiency=supply.self_sufficiency, selfConsumption=supply.self_consumption,
-        ),
-        export=schemas.ExportUseOut(
-            exportedWh=export.exported_wh, soldP2pWh=export.sold_p2p_wh, soldShare=export.sold_share,
-            linkFullWh=export.link_full_wh, noBuyerWh=export.no_buyer_wh, notOfferedWh=export.not_offered_wh,
-            beyondCommunityDrawWh=export.beyond_community_draw_wh,
-        ),
-        transformerPeaks=[
-            schemas.TransformerPeakOut(
-                regionId=p.region_id, peakDemandKW=p.peak_demand_kw, capacityKW=p.capacity_kw, loadPercentage=p.load_percentage,
-                reportedAt=p.reported_at_s, peakWithoutDemandResponseKW=p.peak_without_demand_response_kw,
-                reductionKnown=p.reduction_known,
-            )
-            for p in result.peaks
-        ],
-        co2=schemas.Co2Out(avoidedGrams=co2.avoided_grams, exportWh=co2.export_wh, gramsCo2ePerKWh=co2.grams_co2e_per_kwh),
-        series=[
-            schemas.SummaryBucketOut(
-                start=b.start_s, importWh=b.import_wh, exportWh=b.export_wh, importMetLocallyWh=b.import_met_locally_wh
-            )
-            for b in result.series
-        ],
-        households=[
-            schemas.HouseholdRowOut(
-                owner=h.owner, meters=h.meters, importWh=h.import_wh, exportWh=h.export_wh, soldP2pWh=h.sold_p2p_wh, saved=h.saved
-            )
-            for h in result.households
-        ],
+        savings=result.savings,
+        supply=result.supply,
+        export=result.export,
+        transformerPeaks=result.peaks,
+        co2=result.co2,
+        series=result.series,
+        households=result.households,
         notes=analytics.notes(result, payment_decimals, payment_symbol),
     )
 
 
 def forecasts_out(view: ForecastView) -> schemas.ForecastsOut:
-    totals = view.totals
     return schemas.ForecastsOut(
         regionId=view.region_id,
         regions=view.regions,
         **{"from": view.first_interval * INTERVAL_SECONDS},
         to=(view.last_interval + 1) * INTERVAL_SECONDS - 1,
         intervalSeconds=INTERVAL_SECONDS,
-        intervals=[
-            schemas.ForecastIntervalOut(
-                interval=i.interval, start=i.start_s, p10Wh=i.p10_wh, p50Wh=i.p50_wh, p90Wh=i.p90_wh, netImportWh=i.net_import_wh
-            )
-            for i in view.intervals
-        ],
-        scores=[
-            schemas.ForecastScoreOut(
-                firstInterval=s.first_interval, intervalCount=s.interval_count, coveredIntervals=s.covered_intervals,
-                exceededP90Intervals=s.exceeded_p90_intervals, pinballP10Wh=s.pinball_p10_wh, pinballP50Wh=s.pinball_p50_wh,
-                pinballP90Wh=s.pinball_p90_wh, metersTallied=s.meters_tallied, scorer=s.scorer, scoredAt=s.scored_at_s,
-            )
-            for s in view.scores
-        ],
-        scored=schemas.ForecastScoreTotalsOut(
-            forecasts=totals.forecasts, intervals=totals.intervals, coveredIntervals=totals.covered_intervals,
-            exceededP90Intervals=totals.exceeded_p90_intervals, coverage=totals.coverage, exceededP90Share=totals.exceeded_p90_share,
-        ),
+        intervals=view.intervals,
+        scores=view.scores,
+        scored=view.totals,
     )
