@@ -41,7 +41,7 @@ MAX_FACTOR = 2_000
 MAX_REASON_BYTES = 256
 MAX_RETIREMENT_GRAMS = 2**64 - 1
 MAX_PAGE_LIMIT = 100
-MAX_REGISTER_WH = 2**56 - 1  # SmartMeter's
+MAX_REGISTER_WH = 2**48 - 1  # SmartMeter's
 
 SOLAR, WIND, HYDRO, NUCLEAR, GEOTHERMAL, BIOMASS, NATURAL_GAS = range(7)
 CLEAN = (SOLAR, WIND, HYDRO, GEOTHERMAL)
@@ -605,7 +605,7 @@ def test_deregister_rejections(cc, registered, solar, op, other_region_operator,
 
 
 def test_largest_counted_production_at_the_largest_factor(mock_credits, mock_registry, op, owner, stranger):
-    """SmartMeter counts at most 2^56 - 1 Wh; at 2,000 g/kWh that is 2^57 - 2 g, with no overflow."""
+    """SmartMeter counts at most 2^48 - 1 Wh; at 2,000 g/kWh that is 2^49 - 2 g, with no overflow."""
     cc = mock_credits
     mock_registry.setMeter(METER, owner, REGION, True, sender=stranger)
     mock_registry.setProductionWh(METER, 1, sender=stranger)

@@ -21,13 +21,16 @@ from energy_grid.domain.units import (
 from support.helpers import assert_logs, log, reverts
 from support.meter_helpers import (
     MAX_HISTORY_PAGE,
+    MAX_INTERVAL,
     PROFILE_CAPACITY,
+    PROFILE_SLOTS,
     REGION,
     accepted,
     burned,
     minted,
     next_day_start,
     next_interval_start,
+    oldest_retained_interval,
 )
 
 
@@ -58,6 +61,8 @@ def test_readings_in_one_interval_accumulate(smart_meter, energy_token, owner, m
 
 def test_interval_history_records(smart_meter, meter, meter_device, submit, chain):
     start = next_interval_start(chain, offset=30)
+    if interval_of(start) % 2:  # from a half hour's first interval: two intervals share an entry
+        start += INTERVAL_SECONDS
     interval = interval_of(start)
     submit(meter_device, start, 100, 200, frequency_millihz=49_900, voltage_per_mille=990)
     submit(meter_device, start + 900, 110, 230, frequency_millihz=50_100, voltage_per_mille=1_010)
@@ -65,7 +70,9 @@ def test_interval_history_records(smart_meter, meter, meter_device, submit, chai
 
     assert smart_meter.getIntervalHistory(meter, interval - 1, 6) == [
         (interval - 1, 0, 0, 0, 0, 0, 0),  # before the first reading
-        (interval, 0, 0, 100, 200, 49_900, 990),  # the baseline: registers only
+        # The baseline: registers only, those before the half hour's second interval counted its
+        # energy; the frequency and voltage are the half hour's latest reading's.
+        (interval, 0, 0, 100, 200, 50_100, 1_010),
         (interval + 1, 10, 30, 110, 230, 50_100, 1_010),
         (interval + 2, 0, 0, 0, 0, 0, 0),  # no reading: an empty record
         (interval + 3, 40, 70, 150, 300, 50_000, 1_000),
@@ -152,7 +159,8 @@ def test_old_intervals_leave_the_profile(smart_meter, energy_token, owner, meter
     tx = submit(meter_device, ts, 1_060, 5_350)
     assert_logs(tx, minted(energy_token, owner.address, 250), accepted(smart_meter, meter, ts, 50, 250))
 
-    oldest_retained = latest - PROFILE_CAPACITY + 1
+    oldest_retained = oldest_retained_interval(latest)  # counted in half hours: 3,359 or 3,360 intervals
+    assert latest - oldest_retained + 1 in (PROFILE_CAPACITY - 1, PROFILE_CAPACITY)
     with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=oldest_retained - 1):
         smart_meter.getIntervalEnergy(meter, oldest_retained - 1)
     with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=first):
@@ -173,9 +181,9 @@ def test_old_intervals_leave_the_profile(smart_meter, energy_token, owner, meter
 
 
 def test_ring_slots_still_holding_old_intervals_read_as_empty(smart_meter, meter, meter_device, submit, chain):
-    """After a long gap the ring still holds entries from PROFILE_CAPACITY intervals ago in slots
-    that retained intervals map to: those intervals had no reading and must read as empty."""
-    start = next_day_start(chain, offset=10 * INTERVAL_SECONDS)
+    """After a long gap the ring still holds entries from PROFILE_SLOTS half hours ago in slots that
+    retained intervals map to: those intervals had no reading and must read as empty."""
+    start = next_day_start(chain, offset=10 * INTERVAL_SECONDS)  # a half hour's first interval
     first = interval_of(start)
     submit(meter_device, start, 1_000, 5_000)  # baseline
     submit(meter_device, start + INTERVAL_SECONDS, 1_010, 5_100)  # +10 / +100 in interval first + 1
@@ -183,7 +191,7 @@ def test_ring_slots_still_holding_old_intervals_read_as_empty(smart_meter, meter
     latest = interval_of(ts)
     submit(meter_device, ts, 1_060, 5_350)
 
-    stale = first + 1 + PROFILE_CAPACITY  # retained, shares its slot with interval first + 1
+    stale = first + 1 + PROFILE_CAPACITY  # retained, shares its slot with intervals first and first + 1
     assert smart_meter.getIntervalEnergy(meter, stale) == (0, 0)
     assert smart_meter.getIntervalHistory(meter, stale - 1, 3) == [
         (stale - 1, 0, 0, 0, 0, 0, 0),  # shares its slot with the baseline's interval
@@ -193,14 +201,17 @@ def test_ring_slots_still_holding_old_intervals_read_as_empty(smart_meter, meter
     assert day_of(ts) == day_of(stale * INTERVAL_SECONDS)
     assert smart_meter.getDailyProduction(meter, day_of(ts)) == 250
     assert smart_meter.getDailyConsumption(sender=meter_device) == 50
-    with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=first + 2):
-        smart_meter.getIntervalEnergy(meter, first + 2)
-    assert smart_meter.getIntervalEnergy(meter, first + 3) == (0, 0)
+    # The latest reading's half hour took the slot of intervals first + 2 and first + 3.
+    assert oldest_retained_interval(latest) == first + 4 == latest - PROFILE_SLOTS * 2 + 2
+    for gone in (first + 2, first + 3):
+        with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=gone):
+            smart_meter.getIntervalEnergy(meter, gone)
+    assert smart_meter.getIntervalEnergy(meter, first + 4) == (0, 0)
 
 
 def test_times_beyond_the_interval_counter_are_rejected(smart_meter, meter, meter_device, baseline, submit):
     max_interval = smart_meter.MAX_INTERVAL()
-    assert max_interval == 2**32 - 1
+    assert max_interval == MAX_INTERVAL
     assert smart_meter.getIntervalEnergy(meter, max_interval) == (0, 0)  # the future: nothing metered yet
     with reverts(smart_meter.IntervalOutOfRange, interval=max_interval + 1):
         smart_meter.getIntervalEnergy(meter, max_interval + 1)
@@ -252,9 +263,12 @@ def test_energy_in_range_reverts_like_the_other_profile_getters(smart_meter, met
     first = interval_of(baseline)
     ts = baseline + PROFILE_CAPACITY * INTERVAL_SECONDS
     submit(meter_device, ts, 1_010, 5_100)
+    oldest = oldest_retained_interval(interval_of(ts))
     with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=first):
         smart_meter.getEnergyInRange(meter, first, 2)
-    assert smart_meter.getEnergyInRange(meter, first + 1, MAX_HISTORY_PAGE) == (0, 0)
+    with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=oldest - 1):
+        smart_meter.getEnergyInRange(meter, oldest - 1, 2)
+    assert smart_meter.getEnergyInRange(meter, oldest, MAX_HISTORY_PAGE) == (0, 0)
     assert smart_meter.getEnergyInRange(meter, interval_of(ts), 1) == (10, 100)
 
 

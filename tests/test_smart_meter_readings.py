@@ -172,7 +172,7 @@ def test_interval_energy_out_of_range_in_one_reading(smart_meter, meter, meter_d
 
 
 def test_interval_energy_out_of_range_accumulated(smart_meter, energy_token, owner, meter, meter_device, baseline, submit):
-    half = 2**39
+    half = (MAX_INTERVAL_ENERGY_WH + 1) // 2
     submit(meter_device, baseline + 60, 1_000, 5_000 + half)
     with reverts(smart_meter.IntervalEnergyOutOfRange, meter=meter, interval=interval_of(baseline)):
         submit(meter_device, baseline + 120, 1_000, 5_000 + 2 * half)

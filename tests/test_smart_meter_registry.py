@@ -32,6 +32,7 @@ from support.meter_helpers import (
     OPERATOR_ROLE,
     PAUSER_ROLE,
     PROFILE_CAPACITY,
+    PROFILE_SLOTS,
     REGION,
     accepted,
     minted,
@@ -52,6 +53,7 @@ def test_constants_and_wiring(smart_meter, energy_token, admin):
     assert smart_meter.PAUSER_ROLE() == PAUSER_ROLE
     assert smart_meter.DEFAULT_ADMIN_ROLE() == DEFAULT_ADMIN_ROLE
     assert smart_meter.PROFILE_CAPACITY() == PROFILE_CAPACITY == 3_360
+    assert smart_meter.PROFILE_SLOTS() == PROFILE_SLOTS == 1_680
     assert smart_meter.MAX_BATCH_SIZE() == MAX_BATCH_SIZE
     assert smart_meter.MAX_HISTORY_PAGE() == MAX_HISTORY_PAGE == 96
     assert smart_meter.MAX_REGISTER_WH() == MAX_REGISTER_WH

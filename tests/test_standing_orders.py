@@ -455,15 +455,24 @@ def test_a_standing_bids_lock_rounds_up_when_the_escrow_is_not_whole(smart_meter
     assert vault.balancesOf(auction) == (0, 33_301)
 
 
-def test_a_tick_fills_to_its_bound_and_one_wh_over_is_skipped_as_tick_full(smart_meter, auction, vault, community, period):
+def test_a_tick_fills_to_its_bound_and_one_wh_over_is_skipped_as_tick_full(
+    smart_meter, auction, vault, energy_token, community, households, chain, admin
+):
     bound = auction.MAX_TICK_VOLUME_WH()
-    for i in range(3):
+    period = chain.pending_timestamp // PERIOD + 2  # its gate still open for the firm ask
+    # A firm ask brings the tick to 1 Wh below its bound: one meter's interval holds far less.
+    seller = households[3]
+    energy_token.grantRole(energy_token.METER_ROLE(), admin, sender=admin)
+    energy_token.mint(seller, bound - 1, sender=admin)
+    energy_token.approve(vault, bound - 1, sender=seller)
+    vault.deposit(energy_token, bound - 1, sender=seller)
+    auction.submitAsk(period, bound - 1, 60_000, sender=seller)
+    for i in (1, 2):
         set_limits(smart_meter, community, i, sell=60_000)
-    # The first two asks fill the tick exactly to its bound; the third would pass it by 1 Wh.
-    tx = community.read(period, [0, 0, 0], [bound - 1, 1, 1], which=[0, 1, 2])
+    # The first standing ask fills the tick exactly to its bound; the second would pass it by 1 Wh.
+    tx = community.read(period, [0, 0], [1, 1], which=[1, 2])
     skipped = [(e.meter, e.period, e.reason) for e in tx.events if e.event_name == "MeteredOrderSkipped"]
     assert skipped == [(community.meters[2], period, TICK_FULL)]
-    assert placed_of(auction, community.meters[0], period)[0] == bound - 1
     assert placed_of(auction, community.meters[1], period)[:2] == (1, 60_000)
     assert placed_of(auction, community.meters[2], period)[0] == 0
     assert auction.getTickVolumes(period)[1][tick_of(60_000)] == bound

@@ -34,8 +34,10 @@ interface ISmartMeterRegistry is ISmartMeter {
         uint256 productionWh; // exported in this interval
         uint256 consumptionRegisterWh; // import register at the interval's last reading
         uint256 productionRegisterWh; // export register at the interval's last reading
-        uint256 gridFrequencyMilliHz; // at the interval's last reading
-        uint256 voltagePerMille; // at the interval's last reading
+        // Two intervals share a load-profile entry, which keeps the frequency and voltage of its half
+        // hour's latest reading: on each interval with a reading, 0 on one without.
+        uint256 gridFrequencyMilliHz;
+        uint256 voltagePerMille;
     }
 
     /// @notice A reading signed by its meter's key (EIP-712), for any relayer to submit. The signed
@@ -226,7 +228,7 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param meter The meter's address.
     /// @param registerWh The register value given, Wh.
     error RegisterOutOfRange(address meter, uint256 registerWh);
-    /// @notice More energy in one 900-second interval than the load profile holds (about 1.1 TWh).
+    /// @notice More energy in one 900-second interval than the load profile holds (2^27 - 1 Wh, about 134 MWh).
     /// @param meter The meter's address.
     /// @param interval The interval (timestamp / 900).
     error IntervalEnergyOutOfRange(address meter, uint256 interval);
@@ -242,13 +244,14 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param meters Entries in the meter list.
     /// @param readings Entries in the reading list.
     error BatchLengthMismatch(uint256 meters, uint256 readings);
-    /// @notice An interval beyond MAX_INTERVAL (the 32-bit interval counter runs out in the year 124,000).
+    /// @notice An interval beyond MAX_INTERVAL (the load profile's 65,536 laps of 35 days end in the year 8,250).
     /// @param interval The interval asked for.
     error IntervalOutOfRange(uint256 interval);
     /// @notice A day whose intervals lie beyond MAX_INTERVAL.
     /// @param day The day asked for (timestamp / 86,400).
     error DayOutOfRange(uint256 day);
-    /// @notice The interval has left the meter's load profile (older than PROFILE_CAPACITY intervals).
+    /// @notice The interval has left the meter's load profile: its half hour lies PROFILE_SLOTS or more half
+    /// hours before the latest reading's (35 days).
     /// @param meter The meter's address.
     /// @param interval The interval asked for.
     error IntervalNotRetained(address meter, uint256 interval);

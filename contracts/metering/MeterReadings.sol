@@ -180,15 +180,21 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         }
     }
 
-    /// @dev Writes the reading into its interval's ring slot and returns the energy it counts. A baseline
+    /// @dev Writes the reading into its half hour's ring slot and returns the energy it counts. A baseline
     /// reading counts none, because its increase is booked as uncounted instead.
     function _recordInProfile(address meter, Meter memory m, MeterReading calldata reading)
         private
         returns (uint256 consumedWh, uint256 producedWh)
     {
         mapping(uint256 => ProfileEntry) storage profile = _profiles[meter];
+        uint256 interval = reading.timestamp.intervalOf();
+        // The entry of the latest reading (or of the registration's baseline) holds the registers.
         ProfileEntry previous = ProfileEntry.wrap(0);
-        if (m.lastReadingAt != 0) previous = profile[_ringSlot(uint256(m.lastReadingAt).intervalOf())];
+        uint256 previousInterval = uint256(m.lastReadingAt).intervalOf();
+        if (m.lastReadingAt != 0) {
+            (uint256 previousSlot,) = _ringPlace(previousInterval);
+            previous = profile[previousSlot];
+        }
         uint256 previousConsumptionWh = previous.consumptionRegisterWh();
         uint256 previousProductionWh = previous.productionRegisterWh();
         if (reading.consumption < previousConsumptionWh) {
@@ -211,35 +217,37 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
             (consumedWh, producedWh) = (0, 0);
         }
 
-        bool continuesInterval = m.lastReadingAt != 0 && previous.interval() == reading.timestamp.intervalOf();
-        _storeInterval(meter, profile, continuesInterval ? previous : ProfileEntry.wrap(0), reading, consumedWh, producedWh);
+        // A reading in the latest reading's half hour adds to that entry; a reading in a later half hour
+        // opens a new entry, overwriting what the ring held from 35 days before.
+        bool sameHalfHour = m.lastReadingAt != 0 && previousInterval >> 1 == interval >> 1;
+        _storeInterval(meter, profile, sameHalfHour ? previous : ProfileEntry.wrap(0), interval, reading, consumedWh, producedWh);
     }
 
-    /// @dev A reading in the same interval as the previous reading adds to that entry (`carried`), and a
-    /// reading in a later interval starts a new entry (then `carried` is empty).
+    /// @dev Adds the reading's energy to its interval of the half hour's entry (`carried`, empty when the
+    /// reading opens the half hour) and records its registers, frequency and voltage as the half hour's latest.
     function _storeInterval(
         address meter,
         mapping(uint256 => ProfileEntry) storage profile,
         ProfileEntry carried,
+        uint256 interval,
         MeterReading calldata reading,
         uint256 consumedWh,
         uint256 producedWh
     ) private {
-        uint256 interval = reading.timestamp.intervalOf();
-        consumedWh += carried.consumptionWh();
-        producedWh += carried.productionWh();
-        if (consumedWh > type(uint40).max || producedWh > type(uint40).max) {
+        uint256 second = interval & 1;
+        {
+            (uint256 carriedConsumptionWh, uint256 carriedProductionWh) = carried.energy(second);
+            consumedWh += carriedConsumptionWh;
+            producedWh += carriedProductionWh;
+        }
+        if (consumedWh > ProfileEntryLibrary.MAX_INTERVAL_WH || producedWh > ProfileEntryLibrary.MAX_INTERVAL_WH) {
             revert IntervalEnergyOutOfRange(meter, interval);
         }
-        profile[_ringSlot(interval)] = ProfileEntryLibrary.pack(
-            interval,
-            consumedWh,
-            producedWh,
-            reading.consumption,
-            reading.production,
-            reading.gridFrequency,
-            reading.voltage
+        uint256 readingFields = ProfileEntryLibrary.latestReading(
+            reading.consumption, reading.production, reading.gridFrequency, reading.voltage
         );
+        (uint256 slot, uint256 lap) = _ringPlace(interval);
+        profile[slot] = carried.withReading(lap, second, consumedWh, producedWh, readingFields);
     }
 
     /// @dev Reverts unless `signed` is signed by its meter for this chain and contract, is still within its

@@ -35,6 +35,8 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
 
     /// @notice The number of intervals kept per meter, which is 35 days of 900 s intervals.
     uint256 public constant PROFILE_CAPACITY = 35 * EnergyTime.INTERVALS_PER_DAY;
+    /// @notice The load profile's slots per meter: one per half hour, each holding two intervals.
+    uint256 public constant PROFILE_SLOTS = PROFILE_CAPACITY / 2;
     /// @notice The most readings one submitReadings call may carry.
     uint256 public constant MAX_BATCH_SIZE = 100;
     /// @notice The shortest reading age limit, since a gateway forwards each interval's reading when the
@@ -46,11 +48,12 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
     /// @notice The reading age limit at deployment. A week of buffered 15-minute readings (672 per meter)
     /// covers a gateway outage over a long weekend plus the repair visit.
     uint256 public constant DEFAULT_MAX_READING_AGE_SECONDS = 7 * EnergyTime.DAY_SECONDS;
-    /// @notice The largest register value, stored as uint56 in the profile. At 72 PWh it is beyond
+    /// @notice The largest register value, stored as uint48 in the profile. At 281 TWh it is beyond
     /// anything a meter reaches in its life.
-    uint256 public constant MAX_REGISTER_WH = type(uint56).max;
-    /// @notice The highest interval the load profile can hold (uint32), which lies in the year 124,000 or later.
-    uint256 public constant MAX_INTERVAL = type(uint32).max;
+    uint256 public constant MAX_REGISTER_WH = type(uint48).max;
+    /// @notice The highest interval the load profile can hold: the last of its 65,536 laps of 35 days,
+    /// which end in the year 8,250.
+    uint256 public constant MAX_INTERVAL = (ProfileEntryLibrary.MAX_LAP + 1) * PROFILE_CAPACITY - 1;
 
     // ----------------------------------------------------------------------------- storage
 
@@ -121,8 +124,8 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
         account.uncountedConsumptionWh = uint64(consumptionRegisterWh);
         account.uncountedProductionWh = uint64(productionRegisterWh);
         uint256 interval = block.timestamp.intervalOf();
-        _profiles[meter][_ringSlot(interval)] =
-            ProfileEntryLibrary.pack(interval, 0, 0, consumptionRegisterWh, productionRegisterWh, 0, 0);
+        (uint256 slot, uint256 lap) = _ringPlace(interval);
+        _profiles[meter][slot] = ProfileEntryLibrary.baseline(lap, interval & 1, consumptionRegisterWh, productionRegisterWh);
         emit MeterRegistered(meter, owner, regionId, consumptionRegisterWh, productionRegisterWh);
     }
 
@@ -251,9 +254,13 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
         if (size > MAX_BATCH_SIZE) revert BatchTooLarge(size, MAX_BATCH_SIZE);
     }
 
-    /// @dev Returns the load-profile slot of `interval`. The ring wraps around every PROFILE_CAPACITY intervals.
-    function _ringSlot(uint256 interval) internal pure returns (uint256) {
-        // slither-disable-next-line weak-prng: the ring-buffer slot of an interval in the 35-day load profile, not randomness
-        return interval % PROFILE_CAPACITY;
+    /// @dev Returns where `interval` lies in the load profile: its half hour's slot (the ring wraps around
+    /// every PROFILE_SLOTS half hours, PROFILE_CAPACITY intervals) and the ring's lap, which the slot's
+    /// entry records. The lap fits the entry's 16 bits for every interval up to MAX_INTERVAL.
+    function _ringPlace(uint256 interval) internal pure returns (uint256 slot, uint256 lap) {
+        uint256 halfHour = interval >> 1;
+        lap = halfHour / PROFILE_SLOTS;
+        // slither-disable-next-line weak-prng: the ring-buffer slot of a half hour in the 35-day load profile, not randomness
+        slot = halfHour % PROFILE_SLOTS;
     }
 }

@@ -24,10 +24,12 @@ PAUSER_ROLE = role("PAUSER_ROLE")
 METER_ROLE = role("METER_ROLE")
 
 PROFILE_CAPACITY = 35 * INTERVALS_PER_DAY
+PROFILE_SLOTS = PROFILE_CAPACITY // 2  # a slot per half hour, two intervals each
 MAX_BATCH_SIZE = 100
 MAX_HISTORY_PAGE = INTERVALS_PER_DAY
-MAX_REGISTER_WH = 2**56 - 1
-MAX_INTERVAL_ENERGY_WH = 2**40 - 1
+MAX_REGISTER_WH = 2**48 - 1
+MAX_INTERVAL_ENERGY_WH = 2**27 - 1
+MAX_INTERVAL = 2**16 * PROFILE_CAPACITY - 1  # the profile's 65,536 laps of 35 days
 DEFAULT_MIN_READING_INTERVAL = 60
 DEFAULT_MAX_READING_AGE = 7 * DAY_SECONDS
 MAX_READING_AGE_FLOOR = INTERVAL_SECONDS
@@ -83,3 +85,9 @@ def sample_limits(now_s: int) -> ChainLimits:
         min_voltage_per_mille=500,
         max_voltage_per_mille=1_500,
     )
+
+
+def oldest_retained_interval(latest_interval: int) -> int:
+    """The oldest interval the load profile still holds when the meter's latest reading is in
+    `latest_interval`: the first of the oldest of the PROFILE_SLOTS half hours up to the latest's."""
+    return (latest_interval // 2 - PROFILE_SLOTS + 1) * 2
