@@ -260,7 +260,10 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
     function _ringPlace(uint256 interval) internal pure returns (uint256 slot, uint256 lap) {
         uint256 halfHour = interval >> 1;
         lap = halfHour / PROFILE_SLOTS;
-        // slither-disable-next-line weak-prng: the ring-buffer slot of a half hour in the 35-day load profile, not randomness
-        slot = halfHour % PROFILE_SLOTS;
+        // The remainder from the quotient just taken, cheaper than a second division.
+        unchecked {
+            // slither-disable-next-line divide-before-multiply: lap * PROFILE_SLOTS is the largest multiple not above halfHour, by design
+            slot = halfHour - lap * PROFILE_SLOTS;
+        }
     }
 }
