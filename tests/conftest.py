@@ -38,7 +38,14 @@ from energy_grid.chain import anvil
 from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.jsonrpc import KeptAliveConnection
 from energy_grid.chain.manifest import build_manifest, write_manifest
-from energy_grid.deploy.system import deploy_energy_auction, deploy_system, fund_local_accounts, list_project_sources, setup_local_roles
+from energy_grid.deploy.system import (
+    deploy_energy_auction,
+    deploy_smart_meter,
+    deploy_system,
+    fund_local_accounts,
+    list_project_sources,
+    setup_local_roles,
+)
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 list_project_sources(ape.project)
@@ -109,7 +116,7 @@ def stablecoin(project, admin):
 
 @pytest.fixture(scope="module")
 def smart_meter(project, admin, energy_token):
-    meter = project.SmartMeter.deploy(admin, energy_token, sender=admin)
+    meter = deploy_smart_meter(project, admin, energy_token, sender=admin)
     energy_token.grantRole(energy_token.METER_ROLE(), meter, sender=admin)
     meter.grantRole(meter.OPERATOR_ROLE(), admin, sender=admin)
     meter.grantRole(meter.GATEWAY_ROLE(), admin, sender=admin)

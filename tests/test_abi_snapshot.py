@@ -22,7 +22,7 @@ import pytest
 from ethpm_types import ContractType, PackageManifest
 
 from energy_grid.chain.manifest import abi_of, build_manifest
-from energy_grid.deploy.system import deploy_system, energy_auction_type
+from energy_grid.deploy.system import EXTENSIONS, deploy_system, with_extension
 
 SNAPSHOT = Path(__file__).resolve().parent / "data" / "abi_snapshot.json"
 BUILD = Path(__file__).resolve().parent.parent / ".build" / "__local__.json"
@@ -49,8 +49,8 @@ def project_interfaces(built: dict[str, ContractType]) -> list[str]:
 
 def built_abi(built: dict[str, ContractType], name: str) -> list[dict[str, Any]]:
     contract_type = built[name]
-    if name == "EnergyAuction":  # its address serves its extension's functions too, as the manifest lists them
-        contract_type = energy_auction_type(contract_type, built["EnergyAuctionExtension"])
+    if name in EXTENSIONS:  # its address serves its extension's functions too, as the manifest lists them
+        contract_type = with_extension(contract_type, built[EXTENSIONS[name]])
     return canonical_abi(abi_of(SimpleNamespace(contract_type=contract_type)))
 
 

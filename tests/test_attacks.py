@@ -95,7 +95,7 @@ from conftest import (
 from eth_account import Account
 from eth_utils import keccak
 
-from energy_grid.deploy.system import deploy_energy_auction, energy_auction_type
+from energy_grid.deploy.system import deploy_energy_auction, deploy_smart_meter, interface_type
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 from energy_grid.signing.auction import SignedAuctionOrder, sign_auction_order
 from energy_grid.signing.orders import sign_cancel, sign_order
@@ -545,7 +545,7 @@ def _grid(
     start = chain.pending_timestamp
     token = project.ReentrantToken.deploy(sender=admin)
     vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
-    meter = project.SmartMeter.deploy(admin, energy_token, sender=admin)
+    meter = deploy_smart_meter(project, admin, energy_token, sender=admin)
     energy_token.grantRole(energy_token.METER_ROLE(), meter, sender=admin)
     # The meter mints vault-delivered export into the vault and books it to the owners there.
     vault.grantRole(vault.CREDITOR_ROLE(), meter, sender=admin)
@@ -1119,10 +1119,8 @@ def test_every_trigger_transfers_the_hostile_token(attack_scenes, keeper, chain,
 
 
 def interface_abi(project: Any, name: str) -> list:
-    """The ABI callers see at a contract's address: EnergyAuction's with its extension's functions."""
-    if name == "EnergyAuction":
-        return energy_auction_type(project.EnergyAuction.contract_type, project.EnergyAuctionExtension.contract_type).abi
-    return getattr(project, name).contract_type.abi
+    """The ABI callers see at a contract's address: EnergyAuction's and SmartMeter's with their extensions'."""
+    return interface_type(project, name).abi
 
 
 def test_every_function_is_classified(project):

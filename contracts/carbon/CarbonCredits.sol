@@ -300,7 +300,7 @@ contract CarbonCredits is ERC20, ERC20Permit, AccessControl, ICarbonCredits {
     }
 
     /// @dev SmartMeter's counted export of `meter`: never decreases, and stays ≤ its MAX_REGISTER_WH
-    /// (2^56); the cast guards the bookkeeping should that ever change.
+    /// (2^48 − 1); the cast guards the bookkeeping should that ever change.
     function _countedProductionWh(address meter) private view returns (uint64) {
         // slither-disable-next-line unused-return: only the counted export earns credits; the other fields are not needed
         (, uint256 productionWh,) = _smartMeter.getMeteredEnergy(meter);

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IForecastLedger} from "./IForecastLedger.sol";
 import {IGridManagement} from "./IGridManagement.sol";
+import {ISmartMeterExtension} from "../metering/ISmartMeterExtension.sol";
 import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
 import {IEnergyAuctionExtension} from "../market/IEnergyAuctionExtension.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
@@ -129,7 +130,7 @@ contract ForecastLedger is IForecastLedger {
             firstInterval: firstInterval,
             intervalCount: c.intervalCount,
             endTime: endTime,
-            finalAt: endTime + _meterRegistry.maxReadingAge(),
+            finalAt: endTime + _meterExtension().maxReadingAge(),
             meterCount: c.meterCount
         });
 
@@ -235,7 +236,7 @@ contract ForecastLedger is IForecastLedger {
     function isMeterTallied(uint32 regionId, uint256 firstInterval, address meter) external view returns (bool) {
         Commitment storage c = _commitment(regionId, firstInterval);
         if (_meterRegistry.getMeter(meter).regionId != regionId) return false;
-        uint256 index = _meterRegistry.regionMeterIndex(meter);
+        uint256 index = _meterExtension().regionMeterIndex(meter);
         if (index >= c.meterCount) return false;
         return _tallied[regionId][firstInterval][index >> 8] & (uint256(1) << (index & 0xff)) != 0;
     }
@@ -262,6 +263,11 @@ contract ForecastLedger is IForecastLedger {
     }
 
     // ----------------------------------------------------------------------------- internals
+
+    /// @dev The meter registry's rarely called functions, which it serves at its own address.
+    function _meterExtension() private view returns (ISmartMeterExtension) {
+        return ISmartMeterExtension(address(_meterRegistry));
+    }
 
     /// @dev The caller is a verified, authorized operator of `regionId`.
     function _checkOperator(uint32 regionId) private view {
@@ -300,7 +306,7 @@ contract ForecastLedger is IForecastLedger {
     function _record(uint32 regionId, uint256 firstInterval, uint256 count, bytes32 forecastHash) private {
         Commitment storage c = _commitments[regionId][firstInterval];
         if (c.forecastHash != bytes32(0)) revert ForecastAlreadyCommitted(regionId, firstInterval);
-        uint256 meterCount = _meterRegistry.regionMeterCount(regionId);
+        uint256 meterCount = _meterExtension().regionMeterCount(regionId);
         if (meterCount == 0) revert RegionHasNoMeters(regionId);
         c.forecastHash = forecastHash;
         c.operator = msg.sender;
@@ -322,7 +328,7 @@ contract ForecastLedger is IForecastLedger {
         ISmartMeterRegistry.MeterInfo memory info = _meterRegistry.getMeter(meter);
         if (info.regionId != regionId) revert MeterNotInRegion(meter, info.regionId, regionId);
         // slither-disable-next-line calls-loop: a view of the immutable meter registry, once per meter of a batch of at most MAX_TALLY_BATCH
-        uint256 index = _meterRegistry.regionMeterIndex(meter);
+        uint256 index = _meterExtension().regionMeterIndex(meter);
         if (index >= w.meterCount) revert MeterRegisteredAfterCommit(meter, index, w.meterCount);
         // A reading is always later than the meter's previous one, so once a meter has read in the
         // window's last second (where meters stamp an interval's reading) or later, nothing more lands in

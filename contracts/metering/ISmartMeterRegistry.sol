@@ -7,7 +7,10 @@ import {BatchTooLarge, EmptyBatch, InvalidHistoryPage, MeterInactive, MeterUnkno
 
 /// @title ISmartMeterRegistry
 /// @notice ISmartMeter plus the registry, gateway batches, meter-signed readings relayed by anyone,
-/// load profile and consumption redemption.
+/// load profile and consumption redemption. The SmartMeter's address also serves ISmartMeterExtension
+/// (registration, the reading bounds and the regions' views), from its extension: callers see one
+/// contract, whose whole interface is both (the deployment manifest lists both ABIs as one). The
+/// extension's errors and events are declared here.
 interface ISmartMeterRegistry is ISmartMeter {
     /// @notice A registered meter.
     struct MeterInfo {
@@ -308,32 +311,6 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param currentNonce standingOrderNonces(owner).
     error StandingOrderNonceNotRaised(address owner, uint256 newNonce, uint256 currentNonce);
 
-    /// @notice Registers `meter`; its first reading sets the baseline. OPERATOR_ROLE only.
-    /// @param meter The meter's address (its device key's address, which signs its readings).
-    /// @param owner Receives the meter's minted Wh.
-    /// @param regionId Grid region the meter is connected in.
-    function registerMeter(address meter, address owner, uint32 regionId) external;
-
-    /// @notice Registers `meter` with its registers read at installation as the baseline. OPERATOR_ROLE only.
-    /// @param meter The meter's address (its device key's address, which signs its readings).
-    /// @param owner Receives the meter's minted Wh.
-    /// @param regionId Grid region the meter is connected in.
-    /// @param consumptionRegisterWh Import register at installation, Wh.
-    /// @param productionRegisterWh Export register at installation, Wh.
-    function registerMeter(
-        address meter,
-        address owner,
-        uint32 regionId,
-        uint256 consumptionRegisterWh,
-        uint256 productionRegisterWh
-    ) external;
-
-    /// @notice Suspends `meter`. OPERATOR_ROLE only.
-    function deactivateMeter(address meter) external;
-
-    /// @notice Restores `meter`; energy metered while it was suspended is not counted. OPERATOR_ROLE only.
-    function reactivateMeter(address meter) external;
-
     /// @notice Submits one reading each for many meters. GATEWAY_ROLE only; the whole batch reverts on a bad item.
     function submitReadings(address[] calldata meters, MeterReading[] calldata readings) external;
 
@@ -488,29 +465,7 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice Resumes readings. DEFAULT_ADMIN_ROLE only: a guardian can stop metering, not restart it.
     function unpause() external;
 
-    /// @notice Sets the minimum seconds between two readings of one meter. DEFAULT_ADMIN_ROLE only.
-    function setMinReadingInterval(uint256 secondsBetweenReadings) external;
-
-    /// @notice Sets how old a reading may be when it arrives (block time minus reading time), within
-    /// MAX_READING_AGE_FLOOR_SECONDS..MAX_READING_AGE_CEILING_SECONDS. DEFAULT_ADMIN_ROLE only.
-    /// @dev The bound keeps a meter from back-dating readings at will (choosing after the fact which
-    /// intervals and days its energy lands in, as a demand-response baseline reads them) while a
-    /// gateway can still deliver what it buffered through an outage. Readings of an outage longer
-    /// than the limit are dropped down to the ones still young enough: registers are cumulative, so
-    /// the energy still counts, only booked in a later interval.
-    /// @param maxAgeSeconds The new limit, seconds.
-    function setMaxReadingAge(uint256 maxAgeSeconds) external;
-
     function getMeter(address meter) external view returns (MeterInfo memory);
-    /// @notice How many meters were ever registered in `regionId`. The registry never moves or removes a
-    /// meter (a deactivated one stays registered), so the count only grows, and the region's meters at
-    /// any moment are exactly those whose regionMeterIndex is below the count taken then.
-    /// @param regionId The grid region.
-    function regionMeterCount(uint32 regionId) external view returns (uint256);
-    /// @notice `meter`'s place among the meters of its region, in registration order, from 0.
-    /// MeterUnknown for a meter that is not registered.
-    /// @param meter The meter.
-    function regionMeterIndex(address meter) external view returns (uint256);
     function getLatestReading(address meter) external view returns (MeterReading memory);
     function getDailyProduction(address meter, uint256 day) external view returns (uint256);
     function getDailyConsumption(address meter, uint256 day) external view returns (uint256);
@@ -534,9 +489,6 @@ interface ISmartMeterRegistry is ISmartMeter {
         external
         view
         returns (uint256 consumptionWh, uint256 productionWh, uint256 redeemedConsumptionWh);
-    function minReadingInterval() external view returns (uint256);
-    /// @notice The oldest a reading may be when it arrives, seconds (DEFAULT_MAX_READING_AGE_SECONDS at deploy).
-    function maxReadingAge() external view returns (uint256);
     /// @notice The nonce `meter`'s next signed reading must carry: how many it has had accepted,
     /// plus what it skipped with invalidateNonces.
     function nonces(address meter) external view returns (uint256);

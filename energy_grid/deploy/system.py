@@ -385,7 +385,7 @@ class _Deployment:
         vault = project.EnergyVault.deploy(
             self.deployer, energy_token, payment_token, frozen_query_selector(s.payment_frozen_query), **tx
         )
-        smart_meter = project.SmartMeter.deploy(self.deployer, energy_token, **tx)
+        smart_meter = deploy_smart_meter(project, self.deployer, energy_token, **tx)
         energy_token.grantRole(energy_token.METER_ROLE(), smart_meter, **tx)
         # The meter registry mints metered export into the vault and books it to the owners.
         vault.grantRole(vault.CREDITOR_ROLE(), smart_meter, **tx)
@@ -586,16 +586,48 @@ def fund_local_accounts(system: System, operator: Any, accounts: list[Any]) -> N
         system.payment_token.addConsumerBalance(account, LOCAL_FAUCET_WHOLE_UNITS, sender=operator)
 
 
-def energy_auction_type(main: Any, extension: Any) -> Any:
-    """EnergyAuction's contract type (`main`) with its extension's (`extension`) functions added: the one
-    interface callers see at the auction's address, which serves the extension's functions by delegatecall
-    (the ABI the manifest lists as "EnergyAuction")."""
+def with_extension(main: Any, extension: Any) -> Any:
+    """A contract type (`main`) with its extension's (`extension`) functions, errors and events added: the one
+    interface callers see at the address of a contract that serves its extension's functions by delegatecall
+    (EnergyAuction, SmartMeter), which the manifest lists under the contract's name."""
     held = {_abi_key(item) for item in main.abi}
     served = [item for item in extension.abi if item.type in ("function", "error", "event") and _abi_key(item) not in held]
     userdoc = {**(extension.userdoc or {}), **(main.userdoc or {})}
     for key in ("methods", "errors", "events"):
         userdoc[key] = {**(extension.userdoc or {}).get(key, {}), **(main.userdoc or {}).get(key, {})}
     return main.model_copy(update={"abi": [*main.abi, *served], "userdoc": userdoc})
+
+
+# The contracts that serve their rarely called functions from an extension, by delegatecall, and the
+# extension of each.
+EXTENSIONS = {"EnergyAuction": "EnergyAuctionExtension", "SmartMeter": "SmartMeterExtension"}
+
+
+def extension_addresses(contracts: dict[str, Any]) -> dict[str, str]:
+    """The deployed extensions of `contracts` (a System's, by name), each under its contract's name with
+    "Extension" added: deployed code of their own, at the address their contract names."""
+    found = {}
+    for name, contract in contracts.items():
+        if name.startswith("EnergyAuction"):
+            found[f"{name}Extension"] = str(contract.extensionSettings()[0])
+        elif name == "SmartMeter":
+            found[f"{name}Extension"] = str(contract.extension())
+    return found
+
+
+def interface_type(project: Any, name: str) -> Any:
+    """The contract type callers see at the address of a deployed `name`: its own, with its extension's
+    functions added if it has one (the ABI the manifest lists under `name`)."""
+    own = getattr(project, name).contract_type
+    return with_extension(own, getattr(project, EXTENSIONS[name]).contract_type) if name in EXTENSIONS else own
+
+
+def deploy_smart_meter(project: Any, admin: Any, energy_token: Any, **tx: Any) -> Any:
+    """A SmartMeter and its extension (deployed first), as one contract: the SmartMeter's address with
+    interface_type's. `tx` carries the sender."""
+    extension = project.SmartMeterExtension.deploy(**tx)
+    meter = project.SmartMeter.deploy(admin, energy_token, extension, **tx)
+    return type(project.SmartMeter)(interface_type(project, "SmartMeter")).at(meter.address)
 
 
 def deploy_energy_auction(
@@ -613,7 +645,7 @@ def deploy_energy_auction(
     **tx: Any,
 ) -> Any:
     """An EnergyAuction and its extension (deployed first, with the same settings, which the auction checks),
-    as one contract: the auction's address with energy_auction_type's interface. `tx` carries the sender."""
+    as one contract: the auction's address with interface_type's. `tx` carries the sender."""
     extension = project.EnergyAuctionExtension.deploy(
         vault, meter_registry, fee_recipient, grid_fee_bps, period_seconds, gate_closure_seconds, **tx
     )
@@ -621,9 +653,8 @@ def deploy_energy_auction(
         admin, vault, meter_registry, fee_recipient, grid_fee_bps, period_seconds, gate_closure_seconds,
         min_price_per_kwh, tick_size_per_kwh, max_price_per_kwh, extension, **tx,
     )  # fmt: skip
-    auction_type = energy_auction_type(project.EnergyAuction.contract_type, project.EnergyAuctionExtension.contract_type)
     # project.EnergyAuction is ape's ContractContainer: one of the combined type answers at the same address.
-    return type(project.EnergyAuction)(auction_type).at(auction.address)
+    return type(project.EnergyAuction)(interface_type(project, "EnergyAuction")).at(auction.address)
 
 
 def _abi_key(item: Any) -> tuple[str, str, tuple[str, ...]]:

@@ -21,6 +21,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from hexbytes import HexBytes
 
+from energy_grid.deploy.system import interface_type
 from energy_grid.domain.units import ZERO_ADDRESS  # noqa: F401 - the test modules take it from here
 
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
@@ -143,7 +144,7 @@ def unexercised_abi_items(
         assert matched, f"no test module matches {pattern!r}"
         files |= matched
     source = "\n".join(path.read_text() for path in sorted(files))
-    abi = getattr(ape.project, contract_name).contract_type.abi
+    abi = interface_type(ape.project, contract_name).abi  # a contract's own ABI, with its extension's
     items = [item for item in abi if item.type in kinds and item.name not in exempt]
     return [f"{item.type} {item.name}" for item in items if not re.search(rf"\.{item.name}\b", source)]
 
