@@ -624,7 +624,7 @@ def interface_type(project: Any, name: str) -> Any:
 
 def deploy_smart_meter(project: Any, admin: Any, energy_token: Any, **tx: Any) -> Any:
     """A SmartMeter and its extension (deployed first), as one contract: the SmartMeter's address with
-    interface_type's. `tx` carries the sender."""
+    the interface interface_type gives. `tx` carries the sender."""
     extension = project.SmartMeterExtension.deploy(**tx)
     meter = project.SmartMeter.deploy(admin, energy_token, extension, **tx)
     return type(project.SmartMeter)(interface_type(project, "SmartMeter")).at(meter.address)
@@ -645,7 +645,7 @@ def deploy_energy_auction(
     **tx: Any,
 ) -> Any:
     """An EnergyAuction and its extension (deployed first, with the same settings, which the auction checks),
-    as one contract: the auction's address with interface_type's. `tx` carries the sender."""
+    as one contract: the auction's address with the interface interface_type gives. `tx` carries the sender."""
     extension = project.EnergyAuctionExtension.deploy(
         vault, meter_registry, fee_recipient, grid_fee_bps, period_seconds, gate_closure_seconds, **tx
     )
