@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {IEnergyToken} from "../tokens/IEnergyToken.sol";
 import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
 import {MeterStorage} from "./MeterStorage.sol";
-import {MeterFlags, MeterFlagsLibrary} from "../types/MeterFlags.sol";
+import {MeterFlags} from "../types/MeterFlags.sol";
 import {ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title MeterRegistry
@@ -14,8 +14,6 @@ import {ZeroAddress} from "../utils/GridErrors.sol";
 /// slot every reading reads and rewrites), its cold account, and the load profile. The readings, the load
 /// profile's views and vault delivery build on this module.
 abstract contract MeterRegistry is MeterStorage, ISmartMeterRegistry {
-    using MeterFlagsLibrary for MeterFlags;
-
     IEnergyToken internal immutable _energyToken;
 
     constructor(address admin, IEnergyToken energyToken_) {

@@ -5,7 +5,7 @@ import {ISmartMeterExtension} from "./ISmartMeterExtension.sol";
 import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
 import {MeterStorage} from "./MeterStorage.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
-import {MeterFlags, MeterFlagsLibrary} from "../types/MeterFlags.sol";
+import {MeterFlagsLibrary} from "../types/MeterFlags.sol";
 import {ProfileEntryLibrary} from "../types/ProfileEntry.sol";
 import {MeterInactive} from "../utils/GridErrors.sol";
 
@@ -20,7 +20,6 @@ import {MeterInactive} from "../utils/GridErrors.sol";
 /// (NotThroughSmartMeter).
 contract SmartMeterExtension is MeterStorage, ISmartMeterExtension {
     using EnergyTime for uint256;
-    using MeterFlagsLibrary for MeterFlags;
 
     /// @dev This contract's own address, which a delegatecall never runs at.
     address private immutable _self;

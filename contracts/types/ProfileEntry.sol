@@ -18,13 +18,14 @@ using ProfileEntryLibrary for ProfileEntry global;
 /// @dev Two intervals share a word so that a meter's first weeks, whose readings find every slot of the
 /// ring empty, pay for a fresh slot once every two readings instead of at every reading.
 library ProfileEntryLibrary {
+    /// @dev The width of one interval's consumptionWh and of its productionWh.
+    uint256 private constant WH_BITS = 27;
     /// @dev The most energy one interval's entry holds, in Wh (27 bits: 134 MWh a quarter hour).
     uint256 internal constant MAX_INTERVAL_WH = (1 << 27) - 1;
     /// @dev The largest lap (16 bits).
     uint256 internal constant MAX_LAP = type(uint16).max;
 
     uint256 private constant MASK_16 = type(uint16).max;
-    uint256 private constant MASK_27 = (1 << 27) - 1;
     uint256 private constant MASK_48 = type(uint48).max;
     uint256 private constant LATEST_BIT = 16;
     uint256 private constant FIRST_INTERVAL_BIT = 17;
@@ -32,6 +33,7 @@ library ProfileEntryLibrary {
     uint256 private constant INTERVAL_MASK = (1 << INTERVAL_WIDTH) - 1;
     uint256 private constant READ_BIT = 54; // within an interval's 55 bits
     uint256 private constant REGISTERS_BIT = 127;
+    uint256 private constant PRODUCTION_REGISTER_BIT = REGISTERS_BIT + 48;
     uint256 private constant FREQUENCY_BIT = 223;
     uint256 private constant VOLTAGE_BIT = 239;
     /// @dev Everything but the two intervals' fields: what a reading rewrites besides its own interval.
@@ -52,7 +54,7 @@ library ProfileEntryLibrary {
     ) internal pure returns (ProfileEntry) {
         uint256 shift = _shift(second);
         uint256 kept = ProfileEntry.unwrap(carried) & INTERVALS_MASK & ~(INTERVAL_MASK << shift);
-        uint256 counted = consumedWh | (producedWh << 27) | (1 << READ_BIT);
+        uint256 counted = consumedWh | (producedWh << WH_BITS) | (1 << READ_BIT);
         return ProfileEntry.wrap(lap_ | (second << LATEST_BIT) | kept | (counted << shift) | readingFields);
     }
 
@@ -62,7 +64,7 @@ library ProfileEntryLibrary {
         pure
         returns (uint256)
     {
-        return (importRegisterWh << REGISTERS_BIT) | (exportRegisterWh << (REGISTERS_BIT + 48))
+        return (importRegisterWh << REGISTERS_BIT) | (exportRegisterWh << PRODUCTION_REGISTER_BIT)
             | (frequencyMilliHz << FREQUENCY_BIT) | (voltage << VOLTAGE_BIT);
     }
 
@@ -88,7 +90,7 @@ library ProfileEntryLibrary {
     /// @dev Interval `second`'s imported and exported Wh.
     function energy(ProfileEntry e, uint256 second) internal pure returns (uint256 consumptionWh, uint256 productionWh) {
         uint256 fields = ProfileEntry.unwrap(e) >> _shift(second);
-        return (fields & MASK_27, (fields >> 27) & MASK_27);
+        return (fields & MAX_INTERVAL_WH, (fields >> WH_BITS) & MAX_INTERVAL_WH);
     }
 
     /// @dev Whether a reading landed in interval `second` of the half hour.
@@ -106,7 +108,7 @@ library ProfileEntryLibrary {
     }
 
     function productionRegisterWh(ProfileEntry e) internal pure returns (uint256) {
-        return (ProfileEntry.unwrap(e) >> (REGISTERS_BIT + 48)) & MASK_48;
+        return (ProfileEntry.unwrap(e) >> PRODUCTION_REGISTER_BIT) & MASK_48;
     }
 
     function gridFrequencyMilliHz(ProfileEntry e) internal pure returns (uint256) {
