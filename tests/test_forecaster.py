@@ -32,9 +32,12 @@ from energy_grid.domain.demand_response import day_loading_forecast
 from energy_grid.domain.link_limits import LIMIT_STEP_KW, headroom_kw, limit_runs
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY, transformer_loading_per_mille
 from energy_grid.forecast.day_ahead import HOUR_AHEAD, MIN_DAYS
+from energy_grid.forecast.features import feature_names
 from energy_grid.forecast.model import QuantileForecaster
+from energy_grid.forecast.solar import load_weather, pv_inputs
 from energy_grid.services.reporters.forecaster import Forecaster
 from energy_grid.services.reporters.service import run_service
+from energy_grid.services.reporters.weather_model import weather_forecast_at
 from energy_grid.services.runtime import MetricsServer
 
 from support.anvil_node import AnvilNode, grid_client
@@ -286,6 +289,26 @@ def test_the_communitys_pv_of_the_next_day_is_forecast_at_noon_served_and_scored
     covered = (kept[daylight, 0] <= truth[daylight]) & (truth[daylight] <= kept[daylight, 2])
     assert sample(forecaster.metrics, "pv_band_coverage") == pytest.approx(covered.mean())
     assert sample(forecaster.metrics, "pv_daily_energy_error") == pytest.approx(abs(kept[:, 1].sum() - truth.sum()) / truth.sum())
+
+
+def test_with_a_weather_forecast_the_communitys_pv_is_learned_in_proportion_to_the_clear_sky(forecast_chain):
+    client, _, day = forecast_chain
+    forecaster = Forecaster(client, {REGION: operator()}, forecaster=QUICK, weather=weather_forecast_at)
+    run_service(forecaster, once=True)
+    pv = forecaster.documents()["/forecasts"]()["community_pv"]
+    p10, p50, p90 = (np.array(pv[f"{q}_wh"]) for q in ("p10", "p50", "p90"))
+    assert (p10 >= 0).all() and (p10 <= p50).all() and (p50 <= p90).all()
+    metered = np.mean([sum(pv_wh(d, PV_METER)) for d in range(day - 8, day - 1)])
+    assert abs(p50.sum() - metered) < 0.3 * metered
+    # PV's model reads the clear-sky indices and no calendar (energy_grid.forecast.solar); the region's
+    # load model reads the calendar and the weather as it comes.
+    pv_model, load_model = forecaster.pv_model.model, forecaster.regions[REGION].day_ahead.model
+    assert pv_model is not None and pv_model.columns is not None and load_model is not None and load_model.columns is not None
+    weather = weather_forecast_at(np.zeros(1, dtype=np.int64))
+    solar = pv_inputs(weather, QUICK)
+    assert solar.scale is not None and len(pv_model.columns) == len(feature_names(solar.weather))
+    assert pv_model.ignored_columns and not pv_model.columns[list(pv_model.ignored_columns)].any()
+    assert load_model.ignored_columns == () and len(load_model.columns) == len(feature_names(load_weather(weather)))
 
 
 # ----------------------------------------------------------------------------- link limits

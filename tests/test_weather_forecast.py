@@ -29,7 +29,7 @@ def test_the_live_weather_forecast_follows_the_chain_s_clock():
     day_s = 1_796_083_200 + 5 * 3_600  # a local midnight at the site (UTC−5)
     starts = day_s + np.arange(96, dtype=np.int64) * 900
     columns = weather_forecast_at(starts)
-    assert set(columns) == {"ghi_w_per_m2", "temperature_c", "sun_height"}
+    assert set(columns) == {"ghi_w_per_m2", "temperature_c", "sun_height", "clear_sky_ghi_w_per_m2", "clear_sky_tilted_w_per_m2"}
     assert columns["ghi_w_per_m2"][:20].max() == 0 and columns["ghi_w_per_m2"][44:52].min() > 0  # night, then noon
     assert np.array_equal(weather_forecast_at(starts)["ghi_w_per_m2"], columns["ghi_w_per_m2"])
 

@@ -51,6 +51,7 @@ from energy_grid.forecast.day_ahead import HOUR_AHEAD, day_ahead_horizons, windo
 from energy_grid.forecast.features import RECENT_DAYS, features, known_day
 from energy_grid.forecast.metrics import daily_energy_error, mae
 from energy_grid.forecast.model import QuantileForecaster
+from energy_grid.forecast.solar import load_weather, pv_inputs
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -207,10 +208,13 @@ def backtest_season(season: Season, progress: Callable[[str], None]) -> dict[str
     reruns = [simulate(season, HOUSEHOLDS, DAYS, noise_run=k) for k in range(1, NOISE_RUNS + 1)]
     progress(f"{season.name}: {NOISE_RUNS} re-runs with fresh behaviour for the noise floor")
 
-    def run(values: FloatArray, **options: Any) -> Backtest:
-        return backtest_day_ahead(
-            values, series.start_s, DAYS - SCORED_DAYS, DAYS - 1, holidays=series.holidays, weather=series.weather, **options
-        )
+    load_columns = load_weather(series.weather)
+
+    def run(values: FloatArray, weather: dict[str, FloatArray] | None = None, **options: Any) -> Backtest:
+        """`values` backtested with the load models' weather columns, or with `weather`'s."""
+        columns = load_columns if weather is None else weather
+        first, last = DAYS - SCORED_DAYS, DAYS - 1
+        return backtest_day_ahead(values, series.start_s, first, last, holidays=series.holidays, weather=columns, **options)
 
     def floor(pick: Callable[[Series], FloatArray]) -> float:
         truth = _scored(pick(series))
@@ -225,7 +229,8 @@ def backtest_season(season: Season, progress: Callable[[str], None]) -> dict[str
     hour_ahead = _joined([run(row, lead_intervals=HOUR_AHEAD) for row in series.feeders])
     figures["feeder_hour_ahead"] = _figures(hour_ahead, floor(lambda s: s.feeders))
     progress(f"{season.name}: feeders an hour ahead")
-    pv = run(series.pv)
+    solar = pv_inputs(series.weather, QuantileForecaster())
+    pv = run(series.pv, solar.weather, scale=solar.scale, forecaster=solar.forecaster)
     figures["pv"] = _figures(pv, 0.0) | _pv_figures(pv, series.installed_kwp)
     progress(f"{season.name}: PV")
     households = run(series.households, max_training_rows=HOUSEHOLD_TRAINING_ROWS)
@@ -286,8 +291,11 @@ def time_forecaster(progress: Callable[[str], None]) -> dict[str, float]:
     horizons = day_ahead_horizons(n)
     known = (TIMED_DAYS - 1) * INTERVALS_PER_DAY  # the last day is forecast
 
-    def table(values: FloatArray, row_horizons: np.ndarray[Any, np.dtype[np.int64]] = horizons) -> FloatArray:
-        return features(values, series.start_s, row_horizons, holidays=series.holidays, weather=series.weather)
+    def table(
+        values: FloatArray, row_horizons: np.ndarray[Any, np.dtype[np.int64]] = horizons, weather: dict[str, FloatArray] | None = None
+    ) -> FloatArray:
+        columns = load_weather(series.weather) if weather is None else weather
+        return features(values, series.start_s, row_horizons, holidays=series.holidays, weather=columns)
 
     # Each model learns from the pipeline's training window for the last day (forecast.day_ahead.windows).
     window = windows(TIMED_DAYS - 1)
@@ -296,8 +304,12 @@ def time_forecaster(progress: Callable[[str], None]) -> dict[str, float]:
     rows_learned = learned.stop - learned.start
     with threadpool_limits(limits=1):
         started = time.perf_counter()
-        for row in (*series.feeders, series.pv):
+        for row in series.feeders:
             QuantileForecaster().fit(table(row)[learned], row[learned], np.ones(rows_learned, dtype=bool))
+        solar = pv_inputs(series.weather, QuantileForecaster())
+        assert solar.scale is not None
+        pv = series.pv / solar.scale
+        solar.forecaster.fit(table(pv, weather=solar.weather)[learned], pv[learned], np.ones(rows_learned, dtype=bool))
         hour_ahead = np.full(n, HOUR_AHEAD, dtype=np.int64)
         for row in series.feeders:  # each feeder's model an hour ahead, which the service trains as well
             QuantileForecaster().fit(table(row, hour_ahead)[learned], row[learned], np.ones(rows_learned, dtype=bool))

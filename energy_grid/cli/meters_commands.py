@@ -209,6 +209,7 @@ def forecast(session: Session, meter: str, weather: str) -> None:
 
     from energy_grid.forecast.day_ahead import ISSUE_INTERVAL, TooLittleHistoryError, forecast_day  # noqa: PLC0415
     from energy_grid.forecast.model import QUANTILES, QuantileForecaster  # noqa: PLC0415
+    from energy_grid.forecast.solar import load_weather  # noqa: PLC0415
     from energy_grid.services.reporters.forecaster import HISTORY_DAYS  # noqa: PLC0415
 
     offset_s = session.client.price_discovery.utc_offset_minutes() * 60
@@ -228,7 +229,7 @@ def forecast(session: Session, meter: str, weather: str) -> None:
     try:
         made = forecast_day(values, day - first_day, first_day * DAY_SECONDS, QuantileForecaster(),
                             holidays=community_holidays(range(this_year - 1, this_year + 2)),
-                            weather=None if source is None else dict(source(starts)))  # fmt: skip
+                            weather=None if source is None else load_weather(source(starts)))  # fmt: skip
     except TooLittleHistoryError as too_little:
         raise CliError(f"Meter {meter} has too little history for a forecast yet ({too_little}).") from too_little
     # An hour's mean power in W is the sum of its four quarter-hours' Wh.

@@ -88,6 +88,7 @@ def backtest_day_ahead(
     forecaster: QuantileForecaster | None = None,
     lead_intervals: int | None = None,
     max_training_rows: int | None = None,
+    scale: FloatArray | None = None,
 ) -> Backtest:
     """Days `first_day`..`last_day` of `values` (day 0 starts at `start_s`, a midnight UTC),
     each forecast at 12:00 the day before, or with `lead_intervals` each interval that many
@@ -97,7 +98,9 @@ def backtest_day_ahead(
     each row divided by its mean magnitude before the first calibration window (known before anything
     is scored), so that large and small households teach the same shapes; forecasts are scaled back,
     and the result lists the rows' scored intervals one row after the other. `max_training_rows`
-    caps the rows a training learns from (drawn at random, seeded), which bounds its time."""
+    caps the rows a training learns from (drawn at random, seeded), which bounds its time. With
+    `scale` (a positive figure per interval, known ahead, e.g. PV's clear sky: forecast.solar), the
+    models learn the values divided by it, and their forecasts are multiplied back."""
     series = np.atleast_2d(np.asarray(values, dtype=np.float64))
     if start_s % DAY_SECONDS:
         raise ValueError("a day-ahead backtest starts its series at midnight UTC")
@@ -106,8 +109,10 @@ def backtest_day_ahead(
     if first_day < needed or (last_day + 1) * INTERVALS_PER_DAY > n:
         raise ValueError(f"days {first_day}..{last_day} need {needed} days before the first and the series to reach the last")
     template = forecaster or QuantileForecaster()
-    scale = _scales(series, first_day - 1 - calibration_days) if series.shape[0] > 1 else np.ones(1)
-    scaled = series / scale[:, None]
+    row_scale = _scales(series, first_day - 1 - calibration_days) if series.shape[0] > 1 else np.ones(1)
+    interval_scale = np.ones(n) if scale is None else np.asarray(scale, dtype=np.float64)
+    scale_of = row_scale[:, None] * interval_scale[None, :]  # series × intervals
+    scaled = series / scale_of
     row_horizons = horizons(n, lead_intervals)
     rows = np.stack([features(row, start_s, row_horizons, holidays=holidays, weather=weather) for row in scaled])
     usable = np.stack([validate(row, start_s).usable for row in series])
@@ -128,8 +133,8 @@ def backtest_day_ahead(
         scored = days(day, day + 1)
         day_rows = _flat(rows[:, scored])
         predicted = calibration.apply(day_rows, model.predict(day_rows))
-        bounds.append(calibration.loading_bound(day_rows, predicted).reshape(len(series), INTERVALS_PER_DAY) * scale[:, None])
-        forecasts.append(predicted.reshape(len(series), INTERVALS_PER_DAY, -1) * scale[:, None, None])
+        bounds.append(calibration.loading_bound(day_rows, predicted).reshape(len(series), INTERVALS_PER_DAY) * scale_of[:, scored])
+        forecasts.append(predicted.reshape(len(series), INTERVALS_PER_DAY, -1) * scale_of[:, scored, None])
         history = series[:, held].reshape(len(series), -1, INTERVALS_PER_DAY)
         climatology.append(np.moveaxis(np.nanquantile(history, model.quantiles, axis=1), 0, -1))
         persistence.append(_persistence(series[:, held] - recent[:, 0, held], recent[:, 0, scored], model.quantiles))

@@ -149,7 +149,7 @@ class TooLittleHistoryError(ValueError):
 @dataclass(frozen=True)
 class NextDay:
     """A day's calibrated forecast (a row per interval, a column per quantile), its calibration and
-    the model that made it."""
+    the model that made it (both in the units the model learned: divided by the scale, if any)."""
 
     quantiles: FloatArray
     calibration: DayCalibration
@@ -166,6 +166,7 @@ def forecast_day(
     weather: Mapping[str, FloatArray] | None = None,
     model: QuantileForecaster | None = None,
     lead_intervals: int | None = None,
+    scale: FloatArray | None = None,
 ) -> NextDay:
     """Day `day` of `values` forecast at 12:00 the day before, as the forecasting service and a
     household's own forecast make it: `values` is one figure per interval from `start_s` (a midnight
@@ -177,18 +178,23 @@ def forecast_day(
     With `lead_intervals` each interval of the day is forecast that many intervals before it starts
     instead (intraday, from the latest interval known then: interval t from t − lead − 1), by a model
     learned at that lead; a row whose latest interval is not known yet has no forecast to trust, and
-    the caller takes only the rows it knows enough for."""
+    the caller takes only the rows it knows enough for.
+
+    With `scale` (a positive figure per interval of `values`, known ahead, e.g. PV's clear sky:
+    forecast.solar) the model learns the values divided by it and its forecast is multiplied back."""
     read = np.flatnonzero(~np.isnan(values.reshape(-1, INTERVALS_PER_DAY)).all(axis=1))
     if len(read) == 0:
         raise TooLittleHistoryError("no reading yet")
     first = int(read[0])
     values, day, start_s = values[first * INTERVALS_PER_DAY :], day - first, start_s + first * DAY_SECONDS
+    interval_scale = np.ones(len(values)) if scale is None else np.asarray(scale, dtype=np.float64)[first * INTERVALS_PER_DAY :]
     window = windows(day)
     if window is None:
         raise TooLittleHistoryError(f"{day - 1} whole days metered before the day the forecast is made: at least {MIN_DAYS} are needed")
     aligned = None if weather is None else {name: column[first * INTERVALS_PER_DAY :] for name, column in weather.items()}
+    usable = validate(values, start_s).usable  # as metered: a stuck meter repeats its value, not its share of the scale
+    values = values / interval_scale
     rows = features(values, start_s, horizons(len(values), lead_intervals), holidays=holidays, weather=aligned)
-    usable = validate(values, start_s).usable
     try:
         if model is None:
             model = train(rows[window.train()], values[window.train()], usable[window.train()], template)
@@ -197,7 +203,8 @@ def forecast_day(
     except ValueError as too_little:  # fewer usable intervals than a model learns from or a calibration needs
         raise TooLittleHistoryError(str(too_little)) from too_little
     day_rows = rows[days(day, day + 1)]
-    return NextDay(calibration.apply(day_rows, model.predict(day_rows)), calibration, model)
+    forecast = calibration.apply(day_rows, model.predict(day_rows)) * interval_scale[days(day, day + 1), None]
+    return NextDay(forecast, calibration, model)
 
 
 def horizons(intervals: int, lead_intervals: int | None = None) -> NDArray[np.int64]:

@@ -35,6 +35,8 @@ class QuantileForecaster:
     # the same time of day over the latest days), which follows a shift in level (heating as autumn
     # comes) that trees, which cannot extrapolate, would miss. Where the feature is unknown, 0.
     baseline_column: int | None = None
+    # Feature columns the models never learn from (PV's reads the sun's position, not the calendar).
+    ignored_columns: tuple[int, ...] = ()
     models: list[HistGradientBoostingRegressor] = field(default_factory=list, repr=False)
     # The feature columns learned from: those with at least two known values in the training rows (a
     # short history leaves some, such as the same time a week before, unknown throughout).
@@ -56,6 +58,7 @@ class QuantileForecaster:
         spread = float(np.std(departure)) or 1.0
         jittered = departure + np.random.default_rng(self.seed).normal(0.0, spread * TIE_JITTER, int(rows.sum()))
         self.columns = np.array([len(np.unique(column[~np.isnan(column)])) >= MIN_DISTINCT_VALUES for column in learn.T])
+        self.columns[list(self.ignored_columns)] = False
         with threadpool_limits(limits=1):
             self.models = [
                 HistGradientBoostingRegressor(

@@ -43,8 +43,8 @@ Each round, for each region it forecasts:
    day-ahead one), served, and kept until it is metered and scored.
 
 And once a day, from 12:00 of the day before: the community's PV production of the next day (what
-the meters of all the service's regions metered as production) forecast with the weather forecast
-and served. Neither the hour-ahead nor the PV forecast is committed on chain: no one else checks
+the meters of all the service's regions metered as production) forecast with the weather forecast,
+in proportion to the clear sky when the forecast gives it (energy_grid.forecast.solar), and served. Neither the hour-ahead nor the PV forecast is committed on chain: no one else checks
 them. Both are served as JSON at /forecasts beside /metrics: {"regions": {region: {"hour_ahead":
 {interval_start_s, metered_through_s, p10_wh, p50_wh, p90_wh}}}, "community_pv": {day_start_s,
 interval_seconds, p10_wh, p50_wh, p90_wh (a list each, one per interval)}}; a restarted service
@@ -92,6 +92,7 @@ from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PE
 from energy_grid.forecast.day_ahead import HOUR_AHEAD, ISSUE_INTERVAL, NextDay, TooLittleHistoryError, days, forecast_day
 from energy_grid.forecast.metrics import coverage, daily_energy_error, skill
 from energy_grid.forecast.model import QUANTILES, QuantileForecaster
+from energy_grid.forecast.solar import load_weather, pv_inputs
 from energy_grid.services.reporters.region import RatingUnknownError, RegionMeters, transformer_rating_kva
 from energy_grid.services.reporters.schedule import interval_label
 from energy_grid.services.reporters.service import ReportingService
@@ -295,19 +296,27 @@ class Forecaster(ReportingService):
         return interval_of(self.issue_s(day))
 
     def _pipeline(
-        self, values: FloatArray, first_day: int, day: int, learned: _Learned, what: str, lead: int | None = None
+        self, values: FloatArray, first_day: int, day: int, learned: _Learned, what: str, lead: int | None = None, *, pv: bool = False
     ) -> NextDay | None:
         """Day `day` of `values` (from local day `first_day`) forecast by the pipeline with the weather
         forecast, by `learned`'s model while it is younger than `retrain_days`, else by a fresh one,
-        kept in `learned`; None, logged for `what`, with too little history."""
+        kept in `learned`; None, logged for `what`, with too little history. A load's model reads the
+        load models' weather columns; with `pv`, production is learned in proportion to the clear sky
+        (energy_grid.forecast.solar)."""
         weather = None
         if self.weather is not None:
             weather = dict(self.weather(self.day_start_s(first_day) + np.arange(len(values), dtype=np.int64) * INTERVAL_SECONDS))
+        template, scale = self.template, None
+        if pv:
+            solar = pv_inputs(weather, template)
+            weather, scale, template = solar.weather, solar.scale, solar.forecaster
+        else:
+            weather = load_weather(weather)
         fresh = learned.model is not None and day - learned.trained_day < self.retrain_days
         try:
             # The calendar in local time: the series' day 0 starts at a local midnight.
-            made = forecast_day(values, day - first_day, first_day * DAY_SECONDS, self.template, holidays=self.holidays, weather=weather,
-                                model=learned.model if fresh else None, lead_intervals=lead)  # fmt: skip
+            made = forecast_day(values, day - first_day, first_day * DAY_SECONDS, template, holidays=self.holidays, weather=weather,
+                                model=learned.model if fresh else None, lead_intervals=lead, scale=scale)  # fmt: skip
         except TooLittleHistoryError as too_little:
             self.log.info("no forecast of %s: %s", what, too_little)
             return None
@@ -409,7 +418,7 @@ class Forecaster(ReportingService):
             return
         first_day = day - HISTORY_DAYS + 1
         values = self._known(list(self.regions.values()), first_day, day, self._issue_interval(day) - 1)[PRODUCTION]
-        made = self._pipeline(values, first_day, day, self.pv_model, f"the community's PV of day {day}")
+        made = self._pipeline(values, first_day, day, self.pv_model, f"the community's PV of day {day}", pv=True)
         self.pv_day = day  # only now: a round that failed before here tries again
         if made is None:
             return
