@@ -44,8 +44,9 @@ Each round, for each region it forecasts:
 
 And once a day, from 12:00 of the day before: the community's PV production of the next day (what
 the meters of all the service's regions metered as production) forecast with the weather forecast,
-in proportion to the clear sky when the forecast gives it (energy_grid.forecast.solar), and served. Neither the hour-ahead nor the PV forecast is committed on chain: no one else checks
-them. Both are served as JSON at /forecasts beside /metrics: {"regions": {region: {"hour_ahead":
+in proportion to the clear sky when the forecast gives it (energy_grid.forecast.solar), and served.
+Neither the hour-ahead nor the PV forecast is committed on chain: no one else checks them. Both
+are served as JSON at /forecasts beside /metrics: {"regions": {region: {"hour_ahead":
 {interval_start_s, metered_through_s, p10_wh, p50_wh, p90_wh}}}, "community_pv": {day_start_s,
 interval_seconds, p10_wh, p50_wh, p90_wh (a list each, one per interval)}}; a restarted service
 serves them again from the next interval metered and the next 12:00.
