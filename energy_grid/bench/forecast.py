@@ -291,10 +291,12 @@ def time_forecaster(progress: Callable[[str], None]) -> dict[str, float]:
     horizons = day_ahead_horizons(n)
     known = (TIMED_DAYS - 1) * INTERVALS_PER_DAY  # the last day is forecast
 
+    load_columns = load_weather(series.weather)
+
     def table(
         values: FloatArray, row_horizons: np.ndarray[Any, np.dtype[np.int64]] = horizons, weather: dict[str, FloatArray] | None = None
     ) -> FloatArray:
-        columns = load_weather(series.weather) if weather is None else weather
+        columns = load_columns if weather is None else weather
         return features(values, series.start_s, row_horizons, holidays=series.holidays, weather=columns)
 
     # Each model learns from the pipeline's training window for the last day (forecast.day_ahead.windows).

@@ -31,7 +31,7 @@ import pvlib
 from energy_grid.community.pv import PvSystem, plane_of_array_w_per_m2
 from energy_grid.community.weather import HORIZON_ZENITH_DEG, FloatArray, WeatherWindow
 from energy_grid.domain.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
-from energy_grid.forecast.solar import CLEAR_SKY_GHI, CLEAR_SKY_TILTED
+from energy_grid.forecast.solar import CLEAR_SKY_GHI, CLEAR_SKY_TILTED, GHI
 
 TYPICAL_ROOF_TILT_DEG = 30.0
 
@@ -60,7 +60,7 @@ class WeatherForecast:
     def columns(self) -> dict[str, FloatArray]:
         """The forecast as a forecasting model's weather columns."""
         return {
-            "ghi_w_per_m2": self.ghi_w_per_m2,
+            GHI: self.ghi_w_per_m2,
             "temperature_c": self.temperature_c,
             "sun_height": self.sun_height,
             CLEAR_SKY_GHI: self.clear_sky_ghi_w_per_m2,
