@@ -229,6 +229,17 @@ def test_a_forecaster_refuses_too_little_to_learn_from_and_to_predict_untrained(
     assert INTERVAL_SECONDS * INTERVALS_PER_DAY == 86_400
 
 
+def test_the_median_learns_in_detail_and_the_band_ends_coarser():
+    """The ends take half the median's rounds at twice its rate, on trees of at most 15 leaves."""
+    load = feeder_load(10, np.random.default_rng(5))
+    rows = features(load, START_S, 4)
+    forecaster = QuantileForecaster(max_iter=40).fit(rows, load, np.ones(len(load), dtype=bool))
+    learned = [(model.quantile, model.n_iter_, model.learning_rate, model.max_leaf_nodes) for model in forecaster.models]
+    assert learned == [(0.1, 20, 0.2, 15), (0.5, 40, 0.1, 31), (0.9, 20, 0.2, 15)]
+    # A single round still gives every quantile its model.
+    assert [model.n_iter_ for model in QuantileForecaster(max_iter=1).fit(rows, load, np.ones(len(load), dtype=bool)).models] == [1, 1, 1]
+
+
 def test_the_models_learn_and_predict_on_one_thread(monkeypatch):
     """OpenMP's threads spin while they wait for each other, so on a machine busy with a node and other
     services the models keep to one thread; outside them the process's own limit is left alone."""
