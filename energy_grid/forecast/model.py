@@ -24,10 +24,11 @@ from numpy.typing import NDArray
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
+from energy_grid.forecast.calibrate import MEDIAN
+
 QUANTILES = (0.1, 0.5, 0.9)
 MIN_TRAINING_ROWS = 96  # a day of intervals
 TIE_JITTER = 1e-9
-MEDIAN = 0.5
 MAX_LEAF_NODES = 31  # scikit-learn's default
 END_MAX_LEAF_NODES = 15
 MIN_DISTINCT_VALUES = 2  # a column with fewer cannot split a tree
