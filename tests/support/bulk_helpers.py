@@ -12,12 +12,13 @@ test asserts on (events, gas, errors).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from eth_utils import keccak, to_checksum_address
+
+from support.fuzz_rpc import mined_receipt
 
 
 def fresh_addresses(label: str, count: int) -> list[str]:
@@ -51,9 +52,7 @@ class Bulk:
             tx["gas"] = hex(self.SHARED_BLOCK_TX_GAS)
             self._queued.append((self._request("eth_sendTransaction", [tx]), method, args))
             return None
-        tx_hash = self._request("eth_sendTransaction", [tx])
-        while (receipt := self._request("eth_getTransactionReceipt", [tx_hash])) is None:
-            time.sleep(0.005)  # automine: mined at once, the receipt may lag a moment
+        receipt = mined_receipt(self._request, tx)
         assert int(receipt["status"], 16) == 1, f"{method}{args} from {_address(sender)} reverted"
         return receipt
 

@@ -36,10 +36,10 @@ RECEIPT_POLL_S = 0.002
 
 
 def mined_receipt(request: Callable[[str, list[Any]], Any], tx: dict[str, Any]) -> dict[str, Any]:
-    """Sends `tx` from an account the node holds unlocked and returns its receipt (raw JSON-RPC:
-    hex strings). The node mines each transaction as it comes (automine), a few milliseconds after
-    the send answers. Not anvil's synchronous send (eth_sendTransactionSync): on a loaded
-    machine it answered an error instead of a receipt."""
+    """Sends `tx` from an account the node signs for (unlocked or impersonated) and returns its
+    receipt (raw JSON-RPC: hex strings). The node mines each transaction as it comes (automine), a
+    few milliseconds after the send answers. Not anvil's synchronous send (eth_sendTransactionSync):
+    on a loaded machine it answered an error instead of a receipt."""
     tx_hash = request("eth_sendTransaction", [tx])
     receipt: dict[str, Any] = wait_until(
         lambda: request("eth_getTransactionReceipt", [tx_hash]), RECEIPT_TIMEOUT_S, f"the receipt of {tx_hash}", poll_s=RECEIPT_POLL_S
