@@ -412,21 +412,32 @@ def test_auction_state_reads_the_slots_solidity_lays_out(project, admin, a):
 def test_auction_state_reads_every_zones_ticks_in_one_call(project, admin):
     """AuctionState.readLevels: each zone's occupied ticks in ascending order, each with its bids' and asks'
     volumes above the tick, read out of the word it shares with its neighbours, over runs of empty ticks and
-    up to the grid's last tick; each zone's bids in all; the bus (zone 0) and a zone without ticks too."""
+    up to the grid's last tick; each zone's bids in all; the bus (zone 0) and a zone without ticks too. A
+    word is read where the market keeps it (BookWords): the shared word the market holds, else its own word,
+    also when the shared word is held by another market."""
     harness = project.AuctionStateHarness.deploy(sender=admin)
-    period, max40 = 7, 2**40 - 1
+    period, max36, ring = 7, 2**36 - 1, 16
     # Zone 2 holds neighbours in one word (ticks 15, 16 and 17), a tick alone in its word and the grid's last.
-    books = {0: {0: (5, 6)}, 2: {3: (1_000, 0), 15: (4, 0), 16: (0, 8), 17: (0, 2), 100: (7, 9), 255: (max40, max40)}, 5: {}}
+    books = {0: {0: (5, 6)}, 2: {3: (1_000, 0), 15: (4, 0), 16: (0, 8), 17: (0, 2), 100: (7, 9), 255: (max36, max36)}, 5: {}}
     for zone, ticks in books.items():
         words: dict[int, int] = {}
         for tick, (bid_wh, ask_wh) in ticks.items():
-            words[tick // 3] = words.get(tick // 3, 0) | (bid_wh | ask_wh << 40) << (80 * (tick % 3))
+            words[tick // 3] = words.get(tick // 3, 0) | (bid_wh | ask_wh << 36) << (72 * (tick % 3))
         for index, word in words.items():
-            harness.setTick((((period << 8) | zone) << 8) | index, word, sender=admin)
+            shared = 1 << 255 | (period % ring) << 16 | zone << 8 | index
+            own = (((period << 8) | zone) << 8) | index
+            if zone == 2 and index != 5:
+                harness.setTick(shared, word | (period + 1) << 216, sender=admin)  # the market holds its shared word
+            else:
+                # The bus and zone 2's word of ticks 15-17 are in the market's own words; the shared word
+                # of the latter is held by the market 16 periods later, with volumes of its own.
+                harness.setTick(own, word, sender=admin)
+                if index == 5:
+                    harness.setTick(shared, 123 | (period + ring + 1) << 216, sender=admin)
     zones = list(books)
     occupied = [sum(1 << tick for tick in books[zone]) for zone in zones]
     levels, bids = harness.readLevels(harness, period, zones, occupied)
     assert [list(zone_levels) for zone_levels in levels] == [
         [tick | bid_wh << 8 | ask_wh << 72 for tick, (bid_wh, ask_wh) in sorted(books[zone].items())] for zone in zones
     ]
-    assert list(bids) == [5, 1_011 + max40, 0]
+    assert list(bids) == [5, 1_011 + max36, 0]

@@ -45,7 +45,7 @@ MAX_UINT = 2**256 - 1
 MAX_ORDER_AMOUNT_WH = 2**40 - 1  # EnergyTrading
 PRICE_CAP_PER_KWH = 2**64 - 1  # EnergyTrading
 MAX_FEE_BPS = 1_000
-AUCTION_MAX_ORDER_WH = 10**12
+AUCTION_MAX_ORDER_WH = 2**36 - 1
 AUCTION_MAX_PRICE_PER_KWH = 10**24
 PRICE, WEATHER, GRID = 0, 1, 2
 BAND_REGION = 3
@@ -261,8 +261,8 @@ def test_auction_one_wh_at_one_unit_per_kwh(project, admin, energy_token, fee_re
 
 
 def test_auction_largest_order_at_the_largest_price(project, admin, energy_token, fee_recipient, traders, keeper, chain):
-    """MAX_ORDER_WH at MAX_PRICE_PER_KWH (10^33 base units) with the largest fee: payments, proceeds
-    and fees add up to the escrow exactly, and the auction ends holding nothing."""
+    """MAX_ORDER_WH at MAX_PRICE_PER_KWH (about 6.9 x 10^31 base units) with the largest fee: payments,
+    proceeds and fees add up to the escrow exactly, and the auction ends holding nothing."""
     seller, buyer = traders[0], traders[1]
     cash = project.ReentrantToken.deploy(sender=admin)
     tick = 10**21
@@ -280,7 +280,7 @@ def test_auction_largest_order_at_the_largest_price(project, admin, energy_token
     auction.withdrawFees(sender=fee_recipient)
     gross = AUCTION_MAX_ORDER_WH * AUCTION_MAX_PRICE_PER_KWH // 1_000
     fee = gross * MAX_FEE_BPS // 10_000
-    assert escrow == gross == 10**33
+    assert escrow == gross == (2**36 - 1) * 10**21
     balances = [vault.balancesOf(a) for a in (seller, fee_recipient, buyer, auction)]
     assert balances == [(0, gross - fee), (0, fee), (AUCTION_MAX_ORDER_WH, 0), (0, 0)]
     assert vault.reserves() == (AUCTION_MAX_ORDER_WH, escrow) == (energy_token.balanceOf(vault), cash.balanceOf(vault))

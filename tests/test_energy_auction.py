@@ -61,7 +61,7 @@ from support.helpers import (
 PAUSER_ROLE = role("PAUSER_ROLE")
 MAX_FEE_BPS = 1_000
 WEEK = 7 * 86_400
-MAX_ORDER_WH = 10**12
+MAX_ORDER_WH = 2**36 - 1
 MAX_PRICE_PER_KWH = 10**24
 MAX_UINT = 2**256 - 1
 REENTRANT_CALL_SELECTOR = to_hex(keccak(text="ReentrancyGuardReentrantCall()")[:4])
@@ -576,7 +576,7 @@ def on_own_vault(project, admin, energy_token, cash, fee_recipient, traders):
 
 
 def test_tick_volume_is_bounded(project, admin, energy_token, fee_recipient, alice, chain):
-    """1 TWh per side of a tick: running totals fit their 40 bits. A mintable token pays for it."""
+    """68.7 GWh (2^36 - 1 Wh) per side of a tick, what its bits in the word hold. A mintable token pays for it."""
     cash = project.ReentrantToken.deploy(sender=admin)  # never armed here: a plain mintable ERC-20
     cash_vault, big = on_own_vault(project, admin, energy_token, cash, fee_recipient, [alice])
     cash.mint(alice, 10**20, sender=alice)
@@ -656,6 +656,35 @@ def test_the_middle_of_the_competitive_ticks_rounds_down(a, auction_traders, kee
     _, m = cleared(a, chain, keeper, period)
     assert (m.clearingTick, m.clearingPricePerKWh, m.volumeWh, m.longSide) == (7, price(7), 1_000, NONE)
     assert fills(a, ids) == [1_000, 1_000]
+
+
+def test_markets_sixteen_periods_apart_take_turns_in_book_words_and_each_clears_on_its_own_orders(
+    a, auction_traders, keeper, chain, period
+):
+    """The market 16 periods later (BookWords.RING_PERIODS) writes into the same book words. Taking a word
+    while the earlier market is open moves the earlier market's volumes to a word of its own, where its
+    later orders join them; after the earlier one cleared, the later market's words start empty. Each
+    market clears on its own orders alone."""
+    later, last = period + 16, period + 32
+    # Ticks 9-11 share a word, as do 12-14: the later market's orders at 11 and 12 take both words.
+    early_ids = book(a, period, [(0, True, 1_000, 10), (1, False, 600, 5)], auction_traders)
+    later_ids = book(a, later, [(2, True, 300, 12), (3, False, 200, 11)], auction_traders)
+    early_ids += book(a, period, [(1, False, 400, 11)], auction_traders)
+    assert a.getTickVolumes(period)[0][10] == 1_000 and a.getTickVolumes(period)[1][11] == 400
+    assert a.getTickVolumes(later)[0][10] == 0 and a.getTickVolumes(later)[1][11] == 200
+    _, m = cleared(a, chain, keeper, period)
+    # hi(p) = S(p) - D(p + 1) is -400 on 5..9 and +600 at 10: the price is 10, and the 600 Wh of asks at 5 fill.
+    assert (m.clearingTick, m.volumeWh) == (10, 600)
+    assert fills(a, early_ids) == [600, 600, 0]
+    _, m = cleared(a, chain, keeper, later)
+    assert (m.clearingTick, m.volumeWh) == (12, 200)
+    assert fills(a, later_ids) == [200, 200]
+    # The later market has cleared, so the next one in its words starts from an empty book.
+    last_ids = book(a, last, [(0, True, 50, 11), (1, False, 50, 11)], auction_traders)
+    assert a.getTickVolumes(last)[0][11] == a.getTickVolumes(last)[1][11] == 50
+    _, m = cleared(a, chain, keeper, last)
+    assert (m.clearingTick, m.volumeWh) == (11, 50)
+    assert fills(a, last_ids) == [50, 50]
 
 
 def test_rationing_on_running_totals_at_the_price_level(a, auction_traders, keeper, chain, period):

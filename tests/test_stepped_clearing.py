@@ -85,6 +85,31 @@ def test_random_markets_cleared_in_small_steps_equal_one_transaction_and_the_ref
         clear_and_check(a, zones, chain, fee_recipient, period, book, limits, stepped=stepped, max_ticks=rng.randint(1, 12))
 
 
+def test_markets_sixteen_periods_apart_share_book_words_and_each_clears_in_steps_on_its_own_orders(
+    a, zones, stepped, fee_recipient, auction_traders, chain
+):
+    """Orders for the market 16 periods later (BookWords.RING_PERIODS) arrive between a market's own, in the
+    same zones and neighbouring ticks, so that they take its book words while it is open and its later
+    orders join words of its own: it still clears in steps as the reference clears its own orders, and
+    the later market does too."""
+    rng = random.Random(16)
+    period = open_period(chain)
+    later = period + 16
+    books: dict[int, list[tuple]] = {period: [], later: []}
+    for i in range(24):
+        market = (period, later)[i % 2]
+        region, is_bid = (0, HILL, TOWN)[rng.randrange(3)], rng.random() < 0.5
+        amount, tick = rng.randint(1, 6_000), rng.randint(0, 11)
+        books[market].append((region, place(a, rng.choice(auction_traders), region, market, is_bid, amount, tick), is_bid, amount, tick))
+    # Some of the earlier market's volumes now live in words of its own (keyed by its book, as before words were shared).
+    own_keys = {(((period << 8) | region) << 8) | tick // 3 for region, *_, tick in books[period]}
+    slots = [keccak(encode(["uint256", "uint256"], [key, a.bookSlots().ticks])) for key in own_keys]
+    assert any(int.from_bytes(word, "big") for word in a.extsload(slots))
+    for market, book in books.items():
+        limits = {region: tuple(zones.linkLimitsWh(region, market)) for region in (HILL, TOWN)}
+        clear_and_check(a, zones, chain, fee_recipient, market, book, limits, stepped=stepped, max_ticks=rng.randint(1, 6))
+
+
 def test_each_step_takes_the_next_zones_while_their_ticks_fit_and_at_least_one(a, zones, stepped, auction_traders, stranger, chain):
     """Three zones of four occupied ticks each: steps of four ticks take one zone each, a step of one
     tick still takes a whole zone, and a step of nine takes two; both stages run over every zone."""

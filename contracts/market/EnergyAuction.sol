@@ -30,8 +30,8 @@ import {StandingOrders} from "./auction/StandingOrders.sol";
 /// orders, the places that store them and their claims; its settings and views are served from
 /// EnergyAuctionExtension (IEnergyAuctionExtension) through its fallback.
 contract EnergyAuction is StandingOrders {
-    /// @notice The largest order the auction accepts, which is 1 TWh.
-    uint256 public constant MAX_ORDER_WH = 1e12;
+    /// @notice The largest order the auction accepts: as much as one side of a tick holds, 68.7 GWh.
+    uint256 public constant MAX_ORDER_WH = MAX_TICK_VOLUME_WH;
     /// @notice The most orders one claimBatch call pays out.
     uint256 public constant MAX_CLAIM_BATCH = 100;
 

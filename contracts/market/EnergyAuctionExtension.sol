@@ -9,7 +9,7 @@ import {OrderUnknown} from "../utils/GridErrors.sol";
 import {BitMath} from "../utils/BitMath.sol";
 import {AuctionOrder} from "../types/AuctionOrder.sol";
 import {AuctionOrderId} from "../types/AuctionOrderId.sol";
-import {TickVolumesLibrary} from "../types/TickVolumes.sol";
+import {BookWords} from "./auction/BookWords.sol";
 import {AuctionClearing} from "./auction/AuctionClearing.sol";
 import {AuctionCommon} from "./auction/AuctionCommon.sol";
 import {AuctionState} from "./auction/AuctionState.sol";
@@ -153,7 +153,7 @@ contract EnergyAuctionExtension is AuctionCommon, IEnergyAuctionExtension {
         uint256 book = _bookKey(period, 0);
         for (uint256 occupied = _bidTicks[book] | _askTicks[book]; occupied != 0; occupied &= occupied - 1) {
             uint256 tick = BitMath.lowestBit(occupied);
-            (bidVolumesWh[tick], askVolumesWh[tick]) = _ticks[TickVolumesLibrary.key(book, tick)].volumesWh(tick);
+            (bidVolumesWh[tick], askVolumesWh[tick]) = BookWords.read(_ticks, book, tick).volumesWh(tick);
         }
     }
 

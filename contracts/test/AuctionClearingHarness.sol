@@ -5,7 +5,8 @@ import {IEnergyAuction} from "../market/IEnergyAuction.sol";
 import {AuctionClearing} from "../market/auction/AuctionClearing.sol";
 import {Clearing, Market} from "../market/auction/AuctionStorage.sol";
 import {AuctionOrder, AuctionOrderLibrary} from "../types/AuctionOrder.sol";
-import {TickVolumes, TickVolumesLibrary} from "../types/TickVolumes.sol";
+import {TickVolumes} from "../types/TickVolumes.sol";
+import {BookWords} from "../market/auction/BookWords.sol";
 
 /// @title AuctionClearingHarness
 /// @notice Exposes the AuctionClearing library to tests. One call joins a book of orders in their order
@@ -28,6 +29,7 @@ contract AuctionClearingHarness {
     mapping(uint256 => TickVolumes) private _ticks;
     mapping(uint256 => uint256) private _bidTicks;
     mapping(uint256 => uint256) private _askTicks;
+    mapping(uint256 => Clearing) private _clearings;
 
     /// @notice Joins `orders`, in the order given, to an empty book of `tickCount` ticks and clears it at
     /// fee rate `feeBps`. Returns the clearing result, the surplus the clearing accrues and each order's
@@ -53,8 +55,8 @@ contract AuctionClearingHarness {
 
     /// @dev Joins one order to the book as the auction does, with its tick's price as its limit.
     function _join(BookOrder calldata o, Market memory market) private returns (AuctionOrder) {
-        (uint256 beforeWh, uint256 afterWh) = TickVolumesLibrary.addTo(
-            _ticks, o.isBid ? _bidTicks : _askTicks, PERIOD, o.tick, o.amountWh, o.isBid, AuctionClearing.MAX_TICK_VOLUME_WH
+        (uint256 beforeWh, uint256 afterWh) = BookWords.addTo(
+            _ticks, o.isBid ? _bidTicks : _askTicks, _clearings, PERIOD, o.tick, o.amountWh, o.isBid, AuctionClearing.MAX_TICK_VOLUME_WH
         );
         if (afterWh > AuctionClearing.MAX_TICK_VOLUME_WH) revert TickFull(afterWh);
         if (o.isBid) market.bidVolumeWh += uint48(o.amountWh);

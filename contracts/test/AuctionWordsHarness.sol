@@ -4,7 +4,9 @@ pragma solidity ^0.8.28;
 import {AuctionOrder, AuctionOrderLibrary} from "../types/AuctionOrder.sol";
 import {AuctionOrderId, AuctionOrderIdLibrary} from "../types/AuctionOrderId.sol";
 import {MeteredSlot} from "../types/MeteredSlot.sol";
-import {TickVolumes, TickVolumesLibrary} from "../types/TickVolumes.sol";
+import {TickVolumes} from "../types/TickVolumes.sol";
+import {BookWords} from "../market/auction/BookWords.sol";
+import {Clearing} from "../market/auction/AuctionStorage.sol";
 import {MeteredEntries} from "../metering/MeteredEntries.sol";
 import {FreeMemory} from "../utils/FreeMemory.sol";
 
@@ -15,6 +17,7 @@ import {FreeMemory} from "../utils/FreeMemory.sol";
 contract AuctionWordsHarness {
     mapping(uint256 => TickVolumes) private _ticks;
     mapping(uint256 => uint256) private _occupied;
+    mapping(uint256 => Clearing) private _clearings;
 
     /// @notice Packs an order, reads it back field by field, then marks it claimed.
     function orderRoundTrip(uint256 period, uint256 amountWh, uint256 beforeWh, uint256 tick, uint256 limitPricePerKWh)
@@ -41,15 +44,28 @@ contract AuctionWordsHarness {
         return (AuctionOrderId.unwrap(full), full.period(), full.isBid(), full.trader(), full.storageKey());
     }
 
-    /// @notice Calls TickVolumesLibrary.addTo on the harness's book. Returns the side's volume before and
-    /// with the amount, the tick's two volumes afterwards, and the side's occupancy bitmap.
-    function addToTick(uint256 period, uint256 tick, uint256 amountWh, bool isBid, uint256 maxWh)
+    /// @notice Calls BookWords.addTo on the harness's book `book` (a period << 8 | a zone). Returns the side's
+    /// volume before and with the amount, the tick's two volumes afterwards, and the side's occupancy bitmap.
+    function addToTick(uint256 book, uint256 tick, uint256 amountWh, bool isBid, uint256 maxWh)
         external
         returns (uint256[5] memory out)
     {
-        (out[0], out[1]) = TickVolumesLibrary.addTo(_ticks, _occupied, period, tick, amountWh, isBid, maxWh);
-        (out[2], out[3]) = _ticks[TickVolumesLibrary.key(period, tick)].volumesWh(tick);
-        out[4] = _occupied[period];
+        (out[0], out[1]) = BookWords.addTo(_ticks, _occupied, _clearings, book, tick, amountWh, isBid, maxWh);
+        (out[2], out[3]) = BookWords.read(_ticks, book, tick).volumesWh(tick);
+        out[4] = _occupied[book];
+    }
+
+    /// @notice The tick's two volumes in book `book`, as its clearing reads them, and the raw words: the
+    /// shared one and the book's own.
+    function tickWords(uint256 book, uint256 tick) external view returns (uint256 bidWh, uint256 askWh, uint256 shared, uint256 own) {
+        (bidWh, askWh) = BookWords.read(_ticks, book, tick).volumesWh(tick);
+        shared = TickVolumes.unwrap(_ticks[BookWords.sharedKey(book, tick)]);
+        own = TickVolumes.unwrap(_ticks[(book << 8) | (tick / 3)]);
+    }
+
+    /// @notice Marks the market of `period` cleared, at a price of one.
+    function markCleared(uint256 period) external {
+        _clearings[period].clearingPricePerKWh = 1;
     }
 
     /// @notice Starts a meter slot for `period` over `word`, places both sides, then settles it and adds

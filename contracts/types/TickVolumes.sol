@@ -2,82 +2,67 @@
 pragma solidity ^0.8.28;
 
 /// @dev A word of one auction book holding the volumes of three neighbouring ticks (3k, 3k + 1 and 3k + 2),
-/// 80 bits each from the low bits up; within a tick, its bids' volume in the low 40 bits and its asks'
-/// volume in the next 40. The top 16 bits stay zero. Limit prices gather around a reference price, so a
-/// book's occupied ticks are mostly neighbours: three to a word, their orders create a third of the words
-/// and a clearing reads a third of them cold.
+/// 72 bits each from the low bits up; within a tick, its bids' volume in the low 36 bits and its asks'
+/// volume in the next 36. The top 40 bits name the market that holds the word, as its period plus one (zero:
+/// none), because the markets of a few periods take turns in the same words (BookWords). Limit prices gather
+/// around a reference price, so a book's occupied ticks are mostly neighbours: three to a word, their orders
+/// write a third of the words and a clearing reads a third of them cold.
 type TickVolumes is uint256;
 
 using TickVolumesLibrary for TickVolumes global;
 
 /// @title TickVolumesLibrary
-/// @notice Reads and adds to the two volumes of an auction tick, and keys the storage word of a tick.
+/// @notice Reads one tick's two volumes out of a word and says which market holds the word.
 library TickVolumesLibrary {
     /// @notice The ticks that share one word.
     uint256 internal constant TICKS_PER_WORD = 3;
-    /// @dev The bits of one tick in its word, and of one side in its tick. A side's volume stays below
-    /// AuctionClearing.MAX_TICK_VOLUME_WH < 2^40, so neither side carries into its neighbour.
-    uint256 private constant TICK_BITS = 80;
-    uint256 private constant SIDE_BITS = 40;
-    uint256 private constant SIDE_MASK = type(uint40).max;
+    /// @notice The most volume one side of one tick holds, in Wh (36 bits: 68.7 GWh).
+    uint256 internal constant MAX_SIDE_WH = (1 << 36) - 1;
+    /// @notice The last period whose market can hold a word: its period plus one fills the word's 40 bits.
+    /// A unix time over a period length of at least a second reaches it in the year 36,812, and the auction
+    /// takes orders only for periods up to a week or two ahead of now.
+    uint256 internal constant MAX_HELD_PERIOD = (1 << 40) - 2;
+    /// @dev The bits of one tick in its word, and of one side in its tick. A side's volume stays within
+    /// MAX_SIDE_WH, so neither side carries into its neighbour.
+    uint256 private constant TICK_BITS = 72;
+    uint256 private constant SIDE_BITS = 36;
+    /// @notice Where the holding market's period plus one starts in the word.
+    uint256 internal constant HOLDER_BIT = 3 * TICK_BITS;
 
-    /// @notice Returns the storage key of the word that holds tick `tick` of the book `book`.
+    /// @notice Returns the storage key of the word of a book's own that holds tick `tick` of the book
+    /// `book`: the word it keeps when the words it shares are held by another market.
     function key(uint256 book, uint256 tick) internal pure returns (uint256) {
         return (book << 8) | (tick / TICKS_PER_WORD);
     }
 
     /// @notice Returns both volumes at tick `tick` of the word, bids' then asks', in Wh.
     function volumesWh(TickVolumes word, uint256 tick) internal pure returns (uint256, uint256) {
-        uint256 volumes = TickVolumes.unwrap(word) >> _shift(tick, true);
-        return (volumes & SIDE_MASK, (volumes >> SIDE_BITS) & SIDE_MASK);
+        uint256 volumes = TickVolumes.unwrap(word) >> shift(tick, true);
+        return (volumes & MAX_SIDE_WH, (volumes >> SIDE_BITS) & MAX_SIDE_WH);
     }
 
     /// @notice Returns one side's volume at tick `tick` of the word, in Wh.
     function sideWh(TickVolumes word, uint256 tick, bool isBid) internal pure returns (uint256) {
-        return (TickVolumes.unwrap(word) >> _shift(tick, isBid)) & SIDE_MASK;
+        return (TickVolumes.unwrap(word) >> shift(tick, isBid)) & MAX_SIDE_WH;
     }
 
-    /// @notice Adds `amountWh` to one side of tick `tick` of the book `book` in `ticks`. If that side held
-    /// no volume at the tick, it also marks the tick in the side's occupancy bitmap, which `occupied` keeps
-    /// by book. Nothing is added if the side would then pass `maxWh`. Returns the side's volume before,
-    /// which is the order's C(i-1), and the volume with the amount added; when that is above `maxWh`,
-    /// nothing was added. `maxWh` is below 2^40, so an added amount never carries into the next field.
-    /// @dev Every order takes this path, so the word's slot is computed once for both its read and its write.
-    function addTo(
-        mapping(uint256 => TickVolumes) storage ticks,
-        mapping(uint256 => uint256) storage occupied,
-        uint256 book,
-        uint256 tick,
-        uint256 amountWh,
-        bool isBid,
-        uint256 maxWh
-    ) internal returns (uint256 beforeWh, uint256 afterWh) {
-        uint256 shift = _shift(tick, isBid);
-        uint256 wordKey = key(book, tick);
-        uint256 slot;
-        uint256 word;
-        // slither-disable-next-line assembly: the packed tick word read as one word, on every order's path
-        assembly ("memory-safe") {
-            mstore(0x00, wordKey)
-            mstore(0x20, ticks.slot)
-            slot := keccak256(0x00, 0x40)
-            word := sload(slot)
-        }
-        beforeWh = (word >> shift) & SIDE_MASK;
-        unchecked {
-            // The callers bound amountWh below 2^63, so this cannot overflow.
-            afterWh = beforeWh + amountWh;
-        }
-        if (afterWh > maxWh) return (beforeWh, afterWh);
-        // Writes the side's new volume into the same word.
-        assembly ("memory-safe") {
-            sstore(slot, add(word, shl(shift, amountWh)))
-        }
-        if (beforeWh == 0) occupied[book] |= 1 << tick;
+    /// @notice Whether the market of `period` holds the word.
+    function isHeldBy(TickVolumes word, uint256 period) internal pure returns (bool) {
+        return TickVolumes.unwrap(word) >> HOLDER_BIT == period + 1;
     }
 
-    /// @dev Where one side of tick `tick` starts in its word.
-    function _shift(uint256 tick, bool isBid) private pure returns (uint256) {
+    /// @notice The period plus one of the market that holds the word, or zero if none has.
+    function holder(TickVolumes word) internal pure returns (uint256) {
+        return TickVolumes.unwrap(word) >> HOLDER_BIT;
+    }
+
+    /// @notice An empty word held by the market of `period` (at most MAX_HELD_PERIOD).
+    function heldBy(uint256 period) internal pure returns (TickVolumes) {
+        return TickVolumes.wrap((period + 1) << HOLDER_BIT);
+    }
+
+    /// @notice Where one side of tick `tick` starts in its word.
+    function shift(uint256 tick, bool isBid) internal pure returns (uint256) {
         unchecked {
             return (tick % TICKS_PER_WORD) * TICK_BITS + (isBid ? 0 : SIDE_BITS);
         }

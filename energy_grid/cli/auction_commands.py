@@ -24,7 +24,7 @@ from energy_grid.domain.orders import escrow_amount
 
 # The auction's bounds, as EnergyAuction holds them (MAX_ORDER_WH): checked here so that a slip is
 # named before anything is sent.
-MAX_ORDER_WH = 10**12
+MAX_ORDER_WH = 2**36 - 1
 # The refusals of an order id that name no order the user could claim.
 NO_SUCH_ORDER = frozenset({"OrderUnknown", "OrderSlotReused"})
 

@@ -7,21 +7,23 @@ import {TickVolumes, TickVolumesLibrary} from "../../types/TickVolumes.sol";
 import {BitMath} from "../../utils/BitMath.sol";
 import {OrderMath} from "../../utils/OrderMath.sol";
 import {Clearing, Market} from "./AuctionStorage.sol";
+import {BookWords} from "./BookWords.sol";
 
 /// @title AuctionClearing
 /// @notice This library keeps the auction's clearing rule for a market on the bus alone. It decides which
 /// tick clears, how each side's price levels fill, and exactly what every order receives, down to the last
 /// unit.
-/// Orders join their tick through TickVolumesLibrary.addTo, which records each order's C(i-1).
+/// Orders join their tick through BookWords.addTo, which records each order's C(i-1).
 /// @dev Nothing here loops over orders. Each tick of a market keeps its bid and ask volume in a word
 /// it shares with its neighbours (TickVolumes), and each side has a 256-bit occupancy bitmap, so clearing
 /// reads only the ticks that hold orders. Every order stores C(i-1), the volume submitted before it on its side and tick.
 /// Together with the marginal level's L and T, which the market's Clearing keeps, that number gives
 /// the order's rationed fill without looking at any other order or tick.
 library AuctionClearing {
-    /// @notice The most volume one side of one tick of a market may gather, which is 1 TWh. This bound
-    /// keeps every running total within its 40 bits and each side's total for a market within 48 bits.
-    uint256 internal constant MAX_TICK_VOLUME_WH = 1e12;
+    /// @notice The most volume one side of one tick of a market may gather, which is 68.7 GWh (2^36 - 1 Wh),
+    /// what the side's bits in its word hold. This bound keeps every running total within its 40 bits and
+    /// each side's total for a market within 48 bits.
+    uint256 internal constant MAX_TICK_VOLUME_WH = TickVolumesLibrary.MAX_SIDE_WH;
 
     /// @dev The state of one side's walk through its price levels at clearing.
     struct Walk {
@@ -89,7 +91,7 @@ library AuctionClearing {
             while (occupied != 0) {
                 uint256 tick = BitMath.lowestBit(occupied);
                 occupied &= occupied - 1;
-                TickVolumes word = ticks[TickVolumesLibrary.key(period, tick)];
+                TickVolumes word = BookWords.read(ticks, period, tick);
                 (uint256 bidWh, uint256 askWh) = (word.sideWh(tick, true), word.sideWh(tick, false));
                 hiWh += int256(bidWh + askWh);
                 supplyWh += askWh;
@@ -154,7 +156,7 @@ library AuctionClearing {
             while (true) {
                 uint256 tick = isBid ? BitMath.highestBit(bits) : BitMath.lowestBit(bits);
                 bits ^= 1 << tick;
-                uint256 levelWh = ticks[TickVolumesLibrary.key(period, tick)].sideWh(tick, isBid);
+                uint256 levelWh = BookWords.read(ticks, period, tick).sideWh(tick, isBid);
                 uint256 filledWh = levelWh;
                 bool last = reachedWh + levelWh >= volumeWh;
                 if (last) filledWh = volumeWh - reachedWh;

@@ -6,10 +6,10 @@ import {IEnergyAuction} from "../IEnergyAuction.sol";
 import {IEnergyVault} from "../../vault/IEnergyVault.sol";
 import {ZeroAddress} from "../../utils/GridErrors.sol";
 import {AuctionOrder, AuctionOrderLibrary} from "../../types/AuctionOrder.sol";
-import {TickVolumesLibrary} from "../../types/TickVolumes.sol";
 import {AuctionClearing} from "./AuctionClearing.sol";
 import {AuctionCommon} from "./AuctionCommon.sol";
 import {AuctionState} from "./AuctionState.sol";
+import {BookWords} from "./BookWords.sol";
 import {Clearing, Market} from "./AuctionStorage.sol";
 
 /// @title AuctionMarkets
@@ -77,7 +77,7 @@ abstract contract AuctionMarkets is AuctionCommon, IEnergyAuction {
         internal
         returns (uint256 beforeWh, uint256 afterWh)
     {
-        return TickVolumesLibrary.addTo(_ticks, isBid ? _bidTicks : _askTicks, book, tick, amountWh, isBid, MAX_TICK_VOLUME_WH);
+        return BookWords.addTo(_ticks, isBid ? _bidTicks : _askTicks, _clearings, book, tick, amountWh, isBid, MAX_TICK_VOLUME_WH);
     }
 
     /// @dev Clears a market that may clear and has not cleared yet. AuctionClearing holds the rule; this

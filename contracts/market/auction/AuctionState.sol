@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {TickVolumes, TickVolumesLibrary} from "../../types/TickVolumes.sol";
+import {BookWords} from "./BookWords.sol";
 import {Clearing, Market} from "./AuctionStorage.sol";
 import {ClearingTerms} from "./CoupledClearing.sol";
 import {IEnergyAuction} from "../IEnergyAuction.sol";
@@ -47,13 +48,14 @@ library AuctionState {
         }
     }
 
-    /// @notice Reads the occupied ticks of the books of `zones` in `period` from `auction` in one call: zone z's
-    /// ticks `occupied[z]` in ascending order, each as tick | bidWh << 8 | askWh << 72, and each zone's bids
-    /// in all, added up as the words are laid. This runs once per occupied tick of every zone, so the call is
-    /// built and answered in place: the call data holds extsload's selector, the array's offset and length,
-    /// then the slot of each tick's word (where Solidity places a mapping's entry: keccak256 of the key and
-    /// the mapping's slot; neighbouring ticks share a word, so only its first read is cold), and the
-    /// answer's words are copied over the slots they answer.
+    /// @notice Reads the occupied ticks of the books of `zones` in `period` from `auction`: zone z's ticks
+    /// `occupied[z]` in ascending order, each as tick | bidWh << 8 | askWh << 72, and each zone's bids in all,
+    /// added up as the words are laid. This runs once per occupied tick of every zone, so the call is built
+    /// and answered in place: the call data holds extsload's selector, the array's offset and length, then
+    /// the slot of each tick's shared word (where Solidity places a mapping's entry: keccak256 of the key and
+    /// the mapping's slot; neighbouring ticks share a word, so only its first read is cold), and the answer's
+    /// words are copied over the slots they answer. The words the market does not hold (BookWords) are asked
+    /// for again at the market's own words, in a second call only if there are any.
     function readLevels(address auction, uint256 period, uint256[] memory zones, uint256[] memory occupied)
         internal
         view
@@ -63,17 +65,25 @@ library AuctionState {
         (levels, ticks) = _sized(occupied);
         // Sized for a word per tick; neighbours share a word, so fewer words are asked for.
         bytes memory data = _callHead(ticks);
+        bytes memory own = _callHead(ticks);
         uint256 at = EXTSLOAD_HEAD;
         for (uint256 z; z < zones.length; ++z) {
-            // The auction keys a book by period and zone, and a tick word by book and the tick's word.
-            at = _writeSlots(data, at, levels[z], ((period << 8) | zones[z]) << 8, occupied[z], TICKS_SLOT);
+            uint256 book = bookKey(period, zones[z]);
+            at = _writeSlots(data, own, at, levels[z], BookWords.sharedKey(book, 0), book << 8, occupied[z]);
         }
-        uint256 total = (at - EXTSLOAD_HEAD) / 32;
+        _extsload(auction, data, at);
+        _readOwnWords(auction, data, own, at, period);
+        bidsWh = _layWords(levels, data);
+    }
+
+    /// @dev Asks `auction` for the slots in `data` up to byte `end` and copies the answer's words over them.
+    function _extsload(address auction, bytes memory data, uint256 end) private view {
+        uint256 total = (end - EXTSLOAD_HEAD) / 32;
         // slither-disable-next-line assembly: one static call to the market's own auction, answered in place
         assembly ("memory-safe") {
             // The call asks for the words written: the array's length and the call's are cut to them.
             mstore(add(data, 0x44), total)
-            mstore(data, at)
+            mstore(data, end)
             if iszero(staticcall(gas(), auction, add(data, 0x20), mload(data), 0, 0)) {
                 returndatacopy(0, 0, returndatasize())
                 revert(0, returndatasize())
@@ -81,7 +91,35 @@ library AuctionState {
             // The answer is the array's offset and length, then one word per slot; a short answer reverts here.
             returndatacopy(add(data, add(0x20, EXTSLOAD_HEAD)), 0x40, shl(5, total))
         }
-        bidsWh = _layWords(levels, data);
+    }
+
+    /// @dev Replaces each word answered in `data` (up to byte `end`) that the market of `period` does not
+    /// hold with the word at the same place in `own`'s slots, the market's own word, asked for in one call.
+    function _readOwnWords(address auction, bytes memory data, bytes memory own, uint256 end, uint256 period) private view {
+        uint256 holder = period + 1;
+        uint256 holderBit = TickVolumesLibrary.HOLDER_BIT;
+        uint256[] memory places = new uint256[]((end - EXTSLOAD_HEAD) / 32);
+        uint256 missing;
+        // slither-disable-next-line assembly: the answered words scanned in place
+        assembly ("memory-safe") {
+            for { let p := add(EXTSLOAD_HEAD, 0x20) } iszero(gt(p, end)) { p := add(p, 0x20) } {
+                if iszero(eq(shr(holderBit, mload(add(data, p))), holder)) {
+                    missing := add(missing, 1)
+                    // The word's own slot moves to the front of `own`'s slots, never past one not yet read,
+                    // and its place among the answers is listed.
+                    mstore(add(own, add(EXTSLOAD_HEAD, shl(5, missing))), mload(add(own, p)))
+                    mstore(add(places, shl(5, missing)), p)
+                }
+            }
+        }
+        if (missing == 0) return;
+        _extsload(auction, own, EXTSLOAD_HEAD + missing * 32);
+        // Each own word answered goes to its place among the first call's answers.
+        assembly ("memory-safe") {
+            for { let k := 1 } iszero(gt(k, missing)) { k := add(k, 1) } {
+                mstore(add(data, mload(add(places, shl(5, k)))), mload(add(own, add(EXTSLOAD_HEAD, shl(5, k)))))
+            }
+        }
     }
 
     /// @dev An empty array of levels per book, sized to its occupied ticks, and their count in all.
@@ -146,19 +184,24 @@ library AuctionState {
     }
 
     /// @dev Writes a book's ticks `bits` into its `levels`, ascending, and the slots of their words into the
-    /// call `data` after byte `at`, each word once; returns where the slots end.
-    function _writeSlots(bytes memory data, uint256 at, uint256[] memory levels, uint256 key, uint256 bits, uint256 ticksSlot)
-        private
-        pure
-        returns (uint256)
-    {
+    /// call `data` after byte `at`, each word once: the shared word's (keyed from `sharedKey`) there, and the
+    /// book's own word's (keyed from `ownKey`) at the same place in `own`. Returns where the slots end.
+    function _writeSlots(
+        bytes memory data,
+        bytes memory own,
+        uint256 at,
+        uint256[] memory levels,
+        uint256 sharedKey,
+        uint256 ownKey,
+        uint256 bits
+    ) private pure returns (uint256) {
         uint256 ticksPerWord = TickVolumesLibrary.TICKS_PER_WORD;
         // slither-disable-next-line assembly: scratch-space hashing and writes within the arrays sized by the caller
         assembly ("memory-safe") {
             let level := levels
             let lastWord := not(0)
-            // The ticks in ascending order: empty runs of 16 are skipped whole. A word's slot is written once,
-            // at the first of its ticks.
+            // The ticks in ascending order: empty runs of 16 are skipped whole. A word's slots are written
+            // once, at the first of its ticks.
             for { let tick := 0 } bits {} {
                 switch and(bits, 0xffff)
                 case 0 {
@@ -172,10 +215,12 @@ library AuctionState {
                         let wordIndex := div(tick, ticksPerWord)
                         if iszero(eq(wordIndex, lastWord)) {
                             lastWord := wordIndex
-                            mstore(0x00, or(key, wordIndex))
-                            mstore(0x20, ticksSlot)
                             at := add(at, 0x20)
+                            mstore(0x20, TICKS_SLOT)
+                            mstore(0x00, or(sharedKey, wordIndex))
                             mstore(add(data, at), keccak256(0x00, 0x40))
+                            mstore(0x00, or(ownKey, wordIndex))
+                            mstore(add(own, at), keccak256(0x00, 0x40))
                         }
                     }
                     bits := shr(1, bits)

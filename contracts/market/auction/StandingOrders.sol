@@ -6,7 +6,7 @@ import {VaultCalls} from "../../vault/VaultCalls.sol";
 import {OrderMath} from "../../utils/OrderMath.sol";
 import {FreeMemory} from "../../utils/FreeMemory.sol";
 import {MeteredSlot, MeteredSlotLibrary} from "../../types/MeteredSlot.sol";
-import {TickVolumesLibrary} from "../../types/TickVolumes.sol";
+import {BookWords} from "./BookWords.sol";
 import {AuctionClearing} from "./AuctionClearing.sol";
 import {Clearing, Market} from "./AuctionStorage.sol";
 import {AuctionMarkets} from "./AuctionMarkets.sol";
@@ -284,8 +284,8 @@ abstract contract StandingOrders is AuctionMarkets {
     function _placeSide(MeteredBatch memory b, uint256 tick, uint256 amountWh, bool isBid) private returns (uint256) {
         if ((isBid ? b.placed.bidWh() : b.placed.askWh()) != 0) return _skip(b, SkipReason.ALREADY_PLACED);
         uint256 zone = b.placed.zone();
-        (uint256 beforeWh, uint256 afterWh) = TickVolumesLibrary.addTo(
-            _ticks, isBid ? _bidTicks : _askTicks, _bookKey(b.period, zone), tick, amountWh, isBid, MAX_TICK_VOLUME_WH
+        (uint256 beforeWh, uint256 afterWh) = BookWords.addTo(
+            _ticks, isBid ? _bidTicks : _askTicks, _clearings, _bookKey(b.period, zone), tick, amountWh, isBid, MAX_TICK_VOLUME_WH
         );
         // As long as the tick stays within its bound, every volume in the slot fits its 40 bits.
         if (afterWh > MAX_TICK_VOLUME_WH) return _skip(b, SkipReason.TICK_FULL);
