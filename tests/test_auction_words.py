@@ -55,7 +55,7 @@ def test_a_ticks_two_sides_stay_apart_and_occupancy_is_marked(harness, admin):
     assert add(4, 1, False) == (MAX36, MAX36 + 1, 1_000, MAX36, 1 << 4)
     assert add(255, 1, False)[4] == 1 << 4 | 1 << 255
     # Ticks 3, 4 and 5 share a word: a neighbour's volumes stay apart from tick 4's, and tick 6 starts the next word.
-    assert add(5, 9, True) == (0, 9, 9, 0, 1 << 4 | 1 << 5)  # the bids' bitmap, apart from the asks'
+    assert add(5, 9, True) == (0, 9, 9, 0, 1 << 4 | 1 << 5 | 1 << 255)
     assert add(3, MAX36, False)[1:4] == (MAX36, 0, MAX36)
     assert add(6, 2, True)[:3] == (0, 2, 2)
     assert add(4, 0, True)[:4] == (1_000, 1_000, 1_000, MAX36)
@@ -68,8 +68,8 @@ RING = 16  # BookWords.RING_PERIODS
 
 
 def test_a_market_takes_over_the_shared_words_of_a_cleared_one_sixteen_periods_before(harness, admin):
-    """The market of period p + 16 rewrites period p's shared word and occupancy bitmaps once p has
-    cleared: its volumes and ticks start from none, and p's, which nothing reads after its clearing, are gone."""
+    """The market of period p + 16 rewrites period p's shared word once p has cleared: its volumes start
+    from zero, and p's volumes, which nothing reads after its clearing, are gone."""
     early, late = (32 << 8) | 2, ((32 + RING) << 8) | 2
     harness.addToTick(early, 10, 500, True, MAX36, sender=admin)
     harness.markCleared(32, sender=admin)
@@ -78,14 +78,11 @@ def test_a_market_takes_over_the_shared_words_of_a_cleared_one_sixteen_periods_b
     bid_wh, ask_wh, shared, own = harness.tickWords(late, 10)
     assert (bid_wh, ask_wh, shared >> 216, own) == (0, 7, 32 + RING + 1, 0)
     assert harness.tickWords(early, 10)[:2] == (0, 0)
-    assert list(harness.bitmaps(late)) == [0, 1 << 10, 0, 1 << 10, 32 + RING + 1]
-    assert list(harness.bitmaps(early))[:2] == [0, 0] and harness.ownBitmaps(early) == (0, 0)
 
 
 def test_an_uncleared_market_keeps_its_volumes_in_its_own_word_when_a_later_one_takes_over(harness, admin):
-    """A market not cleared yet when the market 16 periods later takes its shared word and bitmaps keeps
-    every volume of that word (all three ticks, both sides) and every occupied tick, in its own word and
-    bitmaps; its later orders add there."""
+    """A market not cleared yet when the market 16 periods later takes its shared word keeps every
+    volume of that word (all three ticks, both sides), in its own word; its later orders add there."""
     early, late = (64 << 8) | 3, ((64 + RING) << 8) | 3
     harness.addToTick(early, 10, 500, True, MAX36, sender=admin)
     harness.addToTick(early, 11, 20, False, MAX36, sender=admin)
@@ -97,9 +94,6 @@ def test_an_uncleared_market_keeps_its_volumes_in_its_own_word_when_a_later_one_
     assert tuple(harness.addToTick(early, 9, 1, True, MAX36, sender=admin).return_value)[:4] == (0, 1, 1, 0)
     assert harness.tickWords(late, 10)[:2] == (0, 7)
     assert harness.tickWords(late, 9)[:2] == (0, 0)
-    assert harness.ownBitmaps(early) == (1 << 9 | 1 << 10 | 1 << 11, 1 << 11)
-    assert list(harness.bitmaps(early))[:2] == [1 << 9 | 1 << 10 | 1 << 11, 1 << 11]
-    assert list(harness.bitmaps(late)) == [0, 1 << 10, 0, 1 << 10, 64 + RING + 1]
 
 
 def test_a_word_held_by_a_later_market_is_left_to_it(harness, admin):
@@ -113,9 +107,6 @@ def test_a_word_held_by_a_later_market_is_left_to_it(harness, admin):
     assert harness.tickWords(early, 0)[:2] == (0, 3)
     assert harness.tickWords(late, 0)[:2] == (9, 0)
     assert harness.tickWords(late, 0)[2] >> 216 == 96 + RING + 1
-    assert harness.ownBitmaps(early) == (0, 1 << 0 | 1 << 1)
-    assert list(harness.bitmaps(early))[:2] == [0, 1 << 0 | 1 << 1]
-    assert list(harness.bitmaps(late)) == [1 << 0, 0, 1 << 0, 0, 96 + RING + 1]
 
 
 def test_a_meter_slot_keeps_its_ledger_and_stops_it_at_the_bound(harness):

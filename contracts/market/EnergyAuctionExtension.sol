@@ -151,8 +151,7 @@ contract EnergyAuctionExtension is AuctionCommon, IEnergyAuctionExtension {
         bidVolumesWh = new uint256[](n);
         askVolumesWh = new uint256[](n);
         uint256 book = _bookKey(period, 0);
-        uint256 bitmaps = BookWords.occupancyKey(_bidTicks, book);
-        for (uint256 occupied = _bidTicks[bitmaps] | _askTicks[bitmaps]; occupied != 0; occupied &= occupied - 1) {
+        for (uint256 occupied = _bidTicks[book] | _askTicks[book]; occupied != 0; occupied &= occupied - 1) {
             uint256 tick = BitMath.lowestBit(occupied);
             (bidVolumesWh[tick], askVolumesWh[tick]) = BookWords.read(_ticks, book, tick).volumesWh(tick);
         }

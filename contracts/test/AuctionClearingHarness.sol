@@ -46,8 +46,7 @@ contract AuctionClearingHarness {
         for (uint256 i; i < orders.length; ++i) {
             placed[i] = _join(orders[i], market);
         }
-        uint256 bitmaps = BookWords.occupancyKey(_bidTicks, PERIOD);
-        (result, surplus) = AuctionClearing.clear(_ticks, PERIOD, market, _bidTicks[bitmaps], _askTicks[bitmaps], feeBps);
+        (result, surplus) = AuctionClearing.clear(_ticks, PERIOD, market, _bidTicks[PERIOD], _askTicks[PERIOD], feeBps);
         outcomes = new IEnergyAuction.OrderOutcome[](orders.length);
         for (uint256 i; i < orders.length; ++i) {
             outcomes[i] = AuctionClearing.outcome(orders[i].isBid, placed[i], result);
@@ -57,7 +56,7 @@ contract AuctionClearingHarness {
     /// @dev Joins one order to the book as the auction does, with its tick's price as its limit.
     function _join(BookOrder calldata o, Market memory market) private returns (AuctionOrder) {
         (uint256 beforeWh, uint256 afterWh) = BookWords.addTo(
-            _ticks, _bidTicks, _askTicks, _clearings, PERIOD, o.tick, o.amountWh, o.isBid, AuctionClearing.MAX_TICK_VOLUME_WH
+            _ticks, o.isBid ? _bidTicks : _askTicks, _clearings, PERIOD, o.tick, o.amountWh, o.isBid, AuctionClearing.MAX_TICK_VOLUME_WH
         );
         if (afterWh > AuctionClearing.MAX_TICK_VOLUME_WH) revert TickFull(afterWh);
         if (o.isBid) market.bidVolumeWh += uint48(o.amountWh);

@@ -16,8 +16,7 @@ import {FreeMemory} from "../utils/FreeMemory.sol";
 /// pointer.
 contract AuctionWordsHarness {
     mapping(uint256 => TickVolumes) private _ticks;
-    mapping(uint256 => uint256) private _bids;
-    mapping(uint256 => uint256) private _asks;
+    mapping(uint256 => uint256) private _occupied;
     mapping(uint256 => Clearing) private _clearings;
 
     /// @notice Packs an order, reads it back field by field, then marks it claimed.
@@ -51,22 +50,9 @@ contract AuctionWordsHarness {
         external
         returns (uint256[5] memory out)
     {
-        (out[0], out[1]) = BookWords.addTo(_ticks, _bids, _asks, _clearings, book, tick, amountWh, isBid, maxWh);
+        (out[0], out[1]) = BookWords.addTo(_ticks, _occupied, _clearings, book, tick, amountWh, isBid, maxWh);
         (out[2], out[3]) = BookWords.read(_ticks, book, tick).volumesWh(tick);
-        out[4] = (isBid ? _bids : _asks)[BookWords.occupancyKey(_bids, book)];
-    }
-
-    /// @notice Book `book`'s occupancy bitmaps as its clearing reads them, then the shared ones and their
-    /// holder (its period plus one), then the book's own.
-    function bitmaps(uint256 book) external view returns (uint256[5] memory out) {
-        uint256 key = BookWords.occupancyKey(_bids, book);
-        uint256 shared = BookWords.sharedBook(book);
-        out = [_bids[key], _asks[key], _bids[shared], _asks[shared], _bids[BookWords.holderKey(book)]];
-    }
-
-    /// @notice Book `book`'s own bitmaps, bids' then asks'.
-    function ownBitmaps(uint256 book) external view returns (uint256, uint256) {
-        return (_bids[book], _asks[book]);
+        out[4] = _occupied[book];
     }
 
     /// @notice The tick's two volumes in book `book`, as its clearing reads them, and the raw words: the

@@ -77,7 +77,7 @@ abstract contract AuctionMarkets is AuctionCommon, IEnergyAuction {
         internal
         returns (uint256 beforeWh, uint256 afterWh)
     {
-        return BookWords.addTo(_ticks, _bidTicks, _askTicks, _clearings, book, tick, amountWh, isBid, MAX_TICK_VOLUME_WH);
+        return BookWords.addTo(_ticks, isBid ? _bidTicks : _askTicks, _clearings, book, tick, amountWh, isBid, MAX_TICK_VOLUME_WH);
     }
 
     /// @dev Clears a market that may clear and has not cleared yet. AuctionClearing holds the rule; this
@@ -93,9 +93,8 @@ abstract contract AuctionMarkets is AuctionCommon, IEnergyAuction {
         }
         if (_zonesOf[period] != 0) return _clearZones(period, market, feeBps);
         uint256 book = _bookKey(period, 0);
-        uint256 bitmaps = BookWords.occupancyKey(_bidTicks, book);
         (Clearing memory result, uint256 surplus) =
-            AuctionClearing.clear(_ticks, book, market, _bidTicks[bitmaps], _askTicks[bitmaps], feeBps);
+            AuctionClearing.clear(_ticks, book, market, _bidTicks[book], _askTicks[book], feeBps);
         _clearings[period] = result;
         // slither-disable-next-line costly-loop: it is one warm write per cleared market, and at most one per reading of a metered batch
         if (surplus != 0) _accruedFeesPlusOne += surplus;

@@ -266,18 +266,11 @@ library AuctionState {
         return uint256(load(auction, slotOf(period, ZONES_OF_SLOT)));
     }
 
-    /// @notice The ticks that hold bids or asks in each of the books of `zones` in `period`, in two calls: the
-    /// holders of the zones' shared bitmaps, then each book's bitmaps where its market keeps them (BookWords).
+    /// @notice The ticks that hold bids or asks in each of the books of `zones` in `period`, in one call.
     function occupancy(address auction, uint256 period, uint256[] memory zones) internal view returns (uint256[] memory occupied) {
-        bytes32[] memory slots = new bytes32[](zones.length);
-        for (uint256 i; i < zones.length; ++i) {
-            slots[i] = slotOf(BookWords.holderKey(bookKey(period, zones[i])), BID_TICKS_SLOT);
-        }
-        bytes32[] memory holders = IEnergyAuction(auction).extsload(slots);
-        slots = new bytes32[](2 * zones.length);
+        bytes32[] memory slots = new bytes32[](2 * zones.length);
         for (uint256 i; i < zones.length; ++i) {
             uint256 book = bookKey(period, zones[i]);
-            if (uint256(holders[i]) == period + 1) book = BookWords.sharedBook(book);
             (slots[2 * i], slots[2 * i + 1]) = (slotOf(book, BID_TICKS_SLOT), slotOf(book, ASK_TICKS_SLOT));
         }
         bytes32[] memory words = IEnergyAuction(auction).extsload(slots);
