@@ -88,10 +88,15 @@ library AuctionClearing {
             int256 hiWh = -int256(demandWh);
             bool lowFound = hiWh >= 0;
             uint256 supplyWh = 0;
+            // Neighbouring ticks share a word: it is read once for all of them.
+            (uint256 wordIndex, TickVolumes word) = (type(uint256).max, TickVolumes.wrap(0));
             while (occupied != 0) {
                 uint256 tick = BitMath.lowestBit(occupied);
                 occupied &= occupied - 1;
-                TickVolumes word = BookWords.read(ticks, period, tick);
+                if (tick / TickVolumesLibrary.TICKS_PER_WORD != wordIndex) {
+                    wordIndex = tick / TickVolumesLibrary.TICKS_PER_WORD;
+                    word = BookWords.read(ticks, period, tick);
+                }
                 (uint256 bidWh, uint256 askWh) = (word.sideWh(tick, true), word.sideWh(tick, false));
                 hiWh += int256(bidWh + askWh);
                 supplyWh += askWh;
