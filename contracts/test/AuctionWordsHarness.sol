@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {AuctionOrder, AuctionOrderLibrary} from "../types/AuctionOrder.sol";
 import {AuctionOrderId, AuctionOrderIdLibrary} from "../types/AuctionOrderId.sol";
 import {MeteredSlot} from "../types/MeteredSlot.sol";
-import {TickVolumes} from "../types/TickVolumes.sol";
+import {TickVolumes, TickVolumesLibrary} from "../types/TickVolumes.sol";
 import {BookWords} from "../market/auction/BookWords.sol";
 import {Clearing} from "../market/auction/AuctionStorage.sol";
 import {MeteredEntries} from "../metering/MeteredEntries.sol";
@@ -60,7 +60,7 @@ contract AuctionWordsHarness {
     function tickWords(uint256 book, uint256 tick) external view returns (uint256 bidWh, uint256 askWh, uint256 shared, uint256 own) {
         (bidWh, askWh) = BookWords.read(_ticks, book, tick).volumesWh(tick);
         shared = TickVolumes.unwrap(_ticks[BookWords.sharedKey(book, tick)]);
-        own = TickVolumes.unwrap(_ticks[(book << 8) | (tick / 3)]);
+        own = TickVolumes.unwrap(_ticks[TickVolumesLibrary.key(book, tick)]);
     }
 
     /// @notice Marks the market of `period` cleared, at a price of one.

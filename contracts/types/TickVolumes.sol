@@ -18,10 +18,6 @@ library TickVolumesLibrary {
     uint256 internal constant TICKS_PER_WORD = 3;
     /// @notice The most volume one side of one tick holds, in Wh (36 bits: 68.7 GWh).
     uint256 internal constant MAX_SIDE_WH = (1 << 36) - 1;
-    /// @notice The last period whose market can hold a word: its period plus one fills the word's 40 bits.
-    /// A unix time over a period length of at least a second reaches it in the year 36,812, and the auction
-    /// takes orders only for periods up to a week or two ahead of now.
-    uint256 internal constant MAX_HELD_PERIOD = (1 << 40) - 2;
     /// @dev The bits of one tick in its word, and of one side in its tick. A side's volume stays within
     /// MAX_SIDE_WH, so neither side carries into its neighbour.
     uint256 private constant TICK_BITS = 72;
@@ -56,7 +52,9 @@ library TickVolumesLibrary {
         return TickVolumes.unwrap(word) >> HOLDER_BIT;
     }
 
-    /// @notice An empty word held by the market of `period` (at most MAX_HELD_PERIOD).
+    /// @notice An empty word held by the market of `period`. Its period plus one fills the word's 40 bits up
+    /// to period 2^40 - 2, which a unix time over a period length of at least a second reaches in the year
+    /// 36,812; the auction takes orders only for periods up to a week or two ahead of now.
     function heldBy(uint256 period) internal pure returns (TickVolumes) {
         return TickVolumes.wrap((period + 1) << HOLDER_BIT);
     }

@@ -48,8 +48,9 @@ library BookWords {
     /// volume at the tick, it also marks the tick in the side's occupancy bitmap, which `occupied` keeps by
     /// book. Nothing is added if the side would then pass `maxWh` (at most MAX_SIDE_WH). Returns the side's
     /// volume before, which is the order's C(i-1), and the volume with the amount added; when that is above
-    /// `maxWh`, nothing was added. `clearings` tells whether an earlier market has cleared. The period is at
-    /// most TickVolumesLibrary.MAX_HELD_PERIOD: the auction takes orders at most MAX_LEAD_TIME ahead of now.
+    /// `maxWh`, nothing was added. `clearings` tells whether an earlier market has cleared. The period stays
+    /// within what a word can name (TickVolumesLibrary.heldBy): the auction takes orders at most
+    /// MAX_LEAD_TIME ahead of now.
     /// @dev Every order takes this path, so the word's slot is computed once for both its read and its write.
     function addTo(
         mapping(uint256 => TickVolumes) storage ticks,
