@@ -317,8 +317,6 @@ def test_meters_register_submit_and_history(grid_cli, cli_client, accounts):
         "interval": later // INTERVAL_SECONDS,
         "consumption_wh": 400,
         "production_wh": 750,
-        "consumption_register_wh": 1_400,
-        "production_register_wh": 2_750,
         "grid_frequency_millihz": 50_000,
         "voltage_per_mille": 1_000,
     }

@@ -116,6 +116,43 @@ def test_batch_mints_only_for_exports(smart_meter, energy_token, admin, owner, o
     assert energy_token.totalSupply() == 400
 
 
+def test_meters_registered_together_share_their_intervals_words(smart_meter, admin, owner, other, reading, chain):
+    """Meters registered one after another share each interval's word of the load profile, three to a
+    word: every meter keeps its own Wh, frequency and voltage in it, however the readings of one word
+    arrive (in one batch, in several, or alone), and a meter with several meters' owner keeps that owner."""
+    meters = [Account.create().address for _ in range(5)]  # cells n..n+4: a word shared by three, one by fewer
+    owners = [owner, other, owner, other, owner]
+    for m, o in zip(meters, owners, strict=True):
+        registered_at = smart_meter.registerMeter(m, o, REGION, 0, 0, sender=admin).timestamp
+    start = (registered_at // INTERVAL_SECONDS + 1) * INTERVAL_SECONDS
+    interval = interval_of(start)
+    chain.pending_timestamp = start + 10
+    first_readings = [
+        reading(10 * (i + 1), 100 * (i + 1), timestamp=start + 10, frequency_millihz=49_900 + i, voltage_per_mille=990 + i)
+        for i in range(5)
+    ]
+    smart_meter.submitReadings(meters, first_readings, sender=admin)
+    # More readings in the same interval, for some meters only, in another transaction: their cells add up.
+    chain.pending_timestamp = start + 100
+    smart_meter.submitReadings(
+        meters[1:4:2], [reading(30, 300, timestamp=start + 100), reading(50, 450, timestamp=start + 100)], sender=admin
+    )
+    # The next interval: one meter alone.
+    chain.pending_timestamp = start + INTERVAL_SECONDS + 5
+    smart_meter.submitReadings([meters[2]], [reading(40, 330, timestamp=start + INTERVAL_SECONDS + 5)], sender=admin)
+
+    energy = [(10, 100), (30, 300), (30, 300), (50, 450), (50, 500)]
+    for i, m in enumerate(meters):
+        first = smart_meter.getIntervalHistory(m, interval, 2)
+        frequency, voltage = (50_000, 1_000) if i in (1, 3) else (49_900 + i, 990 + i)
+        assert first[0] == (interval, *energy[i], frequency, voltage)
+        assert smart_meter.getMeter(m).owner == owners[i].address
+    assert smart_meter.getIntervalHistory(meters[2], interval + 1, 1) == [(interval + 1, 10, 30, 50_000, 1_000)]
+    assert [smart_meter.getIntervalEnergy(m, interval + 1) for m in meters] == [(0, 0), (0, 0), (10, 30), (0, 0), (0, 0)]
+    assert smart_meter.getLatestReading(meters[2]) == (start + INTERVAL_SECONDS + 5, 40, 330, 50_000, 1_000)
+    assert smart_meter.getLatestReading(meters[4]) == (start + 10, 50, 500, 49_904, 994)
+
+
 def test_minting_needs_meter_role_on_token(smart_meter, energy_token, admin, meter, meter_device, baseline, submit):
     energy_token.revokeRole(METER_ROLE, smart_meter, sender=admin)
     # The token's revert bubbles up; ape decodes it with the called contract's ABI (same error).

@@ -23,7 +23,6 @@ from support.meter_helpers import (
     MAX_HISTORY_PAGE,
     MAX_INTERVAL,
     PROFILE_CAPACITY,
-    PROFILE_SLOTS,
     REGION,
     accepted,
     burned,
@@ -53,7 +52,7 @@ def test_readings_in_one_interval_accumulate(smart_meter, energy_token, owner, m
     assert_logs(tx3, minted(energy_token, owner.address, 50), accepted(smart_meter, meter, baseline + 899, 5, 50))
     assert smart_meter.getIntervalEnergy(meter, interval) == (35, 350)
     assert smart_meter.getIntervalEnergy(meter, interval + 1) == (0, 0)
-    assert smart_meter.getIntervalHistory(meter, interval, 1) == [(interval, 35, 350, 1_035, 5_350, 50_000, 1_000)]
+    assert smart_meter.getIntervalHistory(meter, interval, 1) == [(interval, 35, 350, 50_000, 1_000)]
     assert energy_token.balanceOf(owner) == 350
     assert energy_token.totalSupply() == 350
     assert smart_meter.getMeteredEnergy(meter) == (35, 350, 0)
@@ -61,25 +60,25 @@ def test_readings_in_one_interval_accumulate(smart_meter, energy_token, owner, m
 
 def test_interval_history_records(smart_meter, meter, meter_device, submit, chain):
     start = next_interval_start(chain, offset=30)
-    if interval_of(start) % 2:  # from a half hour's first interval: two intervals share an entry
-        start += INTERVAL_SECONDS
     interval = interval_of(start)
     submit(meter_device, start, 100, 200, frequency_millihz=49_900, voltage_per_mille=990)
     submit(meter_device, start + 900, 110, 230, frequency_millihz=50_100, voltage_per_mille=1_010)
-    submit(meter_device, start + 3 * 900, 150, 300)
+    submit(meter_device, start + 3 * 900, 150, 300, frequency_millihz=45_000, voltage_per_mille=1_500)
+    submit(meter_device, start + 3 * 900 + 60, 151, 300, frequency_millihz=65_000, voltage_per_mille=500)
 
     assert smart_meter.getIntervalHistory(meter, interval - 1, 6) == [
-        (interval - 1, 0, 0, 0, 0, 0, 0),  # before the first reading
-        # The baseline: registers only, those before the half hour's second interval counted its
-        # energy; the frequency and voltage are the half hour's latest reading's.
-        (interval, 0, 0, 100, 200, 50_100, 1_010),
-        (interval + 1, 10, 30, 110, 230, 50_100, 1_010),
-        (interval + 2, 0, 0, 0, 0, 0, 0),  # no reading: an empty record
-        (interval + 3, 40, 70, 150, 300, 50_000, 1_000),
-        (interval + 4, 0, 0, 0, 0, 0, 0),  # after the latest reading
+        (interval - 1, 0, 0, 0, 0),  # before the first reading
+        # The baseline counts no energy, but it is a reading: its frequency and voltage are kept.
+        (interval, 0, 0, 49_900, 990),
+        (interval + 1, 10, 30, 50_100, 1_010),
+        (interval + 2, 0, 0, 0, 0),  # no reading: an empty record
+        # Two readings: their energy adds up, the frequency and voltage are the later one's (the bounds).
+        (interval + 3, 41, 70, 65_000, 500),
+        (interval + 4, 0, 0, 0, 0),  # after the latest reading
     ]
     assert smart_meter.getIntervalEnergy(meter, interval + 1) == (10, 30)
-    assert smart_meter.getIntervalEnergy(meter, interval + 3) == (40, 70)
+    assert smart_meter.getIntervalEnergy(meter, interval + 3) == (41, 70)
+    assert smart_meter.getLatestReading(meter) == (start + 3 * 900 + 60, 151, 300, 65_000, 500)
     page = smart_meter.getIntervalHistory(meter, interval, MAX_HISTORY_PAGE)
     assert len(page) == MAX_HISTORY_PAGE
     assert [r.interval for r in page] == list(range(interval, interval + MAX_HISTORY_PAGE))
@@ -100,7 +99,7 @@ def test_gap_counts_whole_delta_in_reading_interval(smart_meter, energy_token, o
     assert_logs(tx, minted(energy_token, owner.address, 500), accepted(smart_meter, meter, ts, 200, 500))
     assert smart_meter.getIntervalEnergy(meter, interval + 10) == (200, 500)
     history = smart_meter.getIntervalHistory(meter, interval + 1, 9)
-    assert [(r.consumptionWh, r.productionWh, r.consumptionRegisterWh) for r in history] == [(0, 0, 0)] * 9
+    assert [(r.consumptionWh, r.productionWh, r.gridFrequencyMilliHz) for r in history] == [(0, 0, 0)] * 9
     assert energy_token.balanceOf(owner) == 500
 
 
@@ -159,15 +158,15 @@ def test_old_intervals_leave_the_profile(smart_meter, energy_token, owner, meter
     tx = submit(meter_device, ts, 1_060, 5_350)
     assert_logs(tx, minted(energy_token, owner.address, 250), accepted(smart_meter, meter, ts, 50, 250))
 
-    oldest_retained = oldest_retained_interval(latest)  # counted in half hours: 3,359 or 3,360 intervals
-    assert latest - oldest_retained + 1 in (PROFILE_CAPACITY - 1, PROFILE_CAPACITY)
+    oldest_retained = oldest_retained_interval(latest)  # the PROFILE_CAPACITY intervals up to now
+    assert oldest_retained == first + 2
     with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=oldest_retained - 1):
         smart_meter.getIntervalEnergy(meter, oldest_retained - 1)
     with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=first):
         smart_meter.getIntervalHistory(meter, first, 2)
     assert smart_meter.getIntervalEnergy(meter, oldest_retained) == (0, 0)
     assert smart_meter.getIntervalEnergy(meter, latest) == (50, 250)
-    assert smart_meter.getIntervalHistory(meter, latest, 1) == [(latest, 50, 250, 1_060, 5_350, 50_000, 1_000)]
+    assert smart_meter.getIntervalHistory(meter, latest, 1) == [(latest, 50, 250, 50_000, 1_000)]
 
     old_day = day_of(baseline)
     with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=old_day * INTERVALS_PER_DAY):
@@ -181,9 +180,10 @@ def test_old_intervals_leave_the_profile(smart_meter, energy_token, owner, meter
 
 
 def test_ring_slots_still_holding_old_intervals_read_as_empty(smart_meter, meter, meter_device, submit, chain):
-    """After a long gap the ring still holds entries from PROFILE_SLOTS half hours ago in slots that
-    retained intervals map to: those intervals had no reading and must read as empty."""
-    start = next_day_start(chain, offset=10 * INTERVAL_SECONDS)  # a half hour's first interval
+    """After a long gap the profile still holds the words of intervals PROFILE_CAPACITY intervals
+    before retained ones, at the same places of the ring: those intervals had no reading and must read as
+    empty."""
+    start = next_day_start(chain, offset=10 * INTERVAL_SECONDS)
     first = interval_of(start)
     submit(meter_device, start, 1_000, 5_000)  # baseline
     submit(meter_device, start + INTERVAL_SECONDS, 1_010, 5_100)  # +10 / +100 in interval first + 1
@@ -191,22 +191,21 @@ def test_ring_slots_still_holding_old_intervals_read_as_empty(smart_meter, meter
     latest = interval_of(ts)
     submit(meter_device, ts, 1_060, 5_350)
 
-    stale = first + 1 + PROFILE_CAPACITY  # retained, shares its slot with intervals first and first + 1
+    stale = first + 1 + PROFILE_CAPACITY  # retained, at the ring's place of interval first + 1
     assert smart_meter.getIntervalEnergy(meter, stale) == (0, 0)
     assert smart_meter.getIntervalHistory(meter, stale - 1, 3) == [
-        (stale - 1, 0, 0, 0, 0, 0, 0),  # shares its slot with the baseline's interval
-        (stale, 0, 0, 0, 0, 0, 0),
-        (latest, 50, 250, 1_060, 5_350, 50_000, 1_000),
+        (stale - 1, 0, 0, 0, 0),  # at the place of the baseline's interval
+        (stale, 0, 0, 0, 0),
+        (latest, 50, 250, 50_000, 1_000),
     ]
     assert day_of(ts) == day_of(stale * INTERVAL_SECONDS)
     assert smart_meter.getDailyProduction(meter, day_of(ts)) == 250
     assert smart_meter.getDailyConsumption(sender=meter_device) == 50
-    # The latest reading's half hour took the slot of intervals first + 2 and first + 3.
-    assert oldest_retained_interval(latest) == first + 4 == latest - PROFILE_SLOTS * 2 + 2
-    for gone in (first + 2, first + 3):
-        with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=gone):
-            smart_meter.getIntervalEnergy(meter, gone)
-    assert smart_meter.getIntervalEnergy(meter, first + 4) == (0, 0)
+    # The current interval took the place of interval first + 2.
+    assert oldest_retained_interval(latest) == first + 3
+    with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=first + 2):
+        smart_meter.getIntervalEnergy(meter, first + 2)
+    assert smart_meter.getIntervalEnergy(meter, first + 3) == (0, 0)
 
 
 def test_times_beyond_the_interval_counter_are_rejected(smart_meter, meter, meter_device, baseline, submit):

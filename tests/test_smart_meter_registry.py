@@ -13,6 +13,7 @@ import pytest
 from energy_grid.domain.units import (
     DAY_SECONDS,
     FREQUENCY_NOMINAL_MILLIHZ,
+    INTERVAL_SECONDS,
     VOLTAGE_NOMINAL_PER_MILLE,
     interval_of,
 )
@@ -32,7 +33,6 @@ from support.meter_helpers import (
     OPERATOR_ROLE,
     PAUSER_ROLE,
     PROFILE_CAPACITY,
-    PROFILE_SLOTS,
     REGION,
     accepted,
     minted,
@@ -53,7 +53,6 @@ def test_constants_and_wiring(smart_meter, energy_token, admin):
     assert smart_meter.PAUSER_ROLE() == PAUSER_ROLE
     assert smart_meter.DEFAULT_ADMIN_ROLE() == DEFAULT_ADMIN_ROLE
     assert smart_meter.PROFILE_CAPACITY() == PROFILE_CAPACITY == 3_360
-    assert smart_meter.PROFILE_SLOTS() == PROFILE_SLOTS == 1_680
     assert smart_meter.MAX_BATCH_SIZE() == MAX_BATCH_SIZE
     assert smart_meter.MAX_HISTORY_PAGE() == MAX_HISTORY_PAGE == 96
     assert smart_meter.MAX_REGISTER_WH() == MAX_REGISTER_WH
@@ -64,7 +63,7 @@ def test_constants_and_wiring(smart_meter, energy_token, admin):
     assert smart_meter.energyToken() == energy_token.address
     assert smart_meter.minReadingInterval() == DEFAULT_MIN_READING_INTERVAL
     assert smart_meter.MAX_READING_AGE_FLOOR_SECONDS() == MAX_READING_AGE_FLOOR == 900
-    assert smart_meter.MAX_READING_AGE_CEILING_SECONDS() == MAX_READING_AGE_CEILING == 35 * DAY_SECONDS
+    assert smart_meter.MAX_READING_AGE_CEILING_SECONDS() == MAX_READING_AGE_CEILING == 35 * DAY_SECONDS - INTERVAL_SECONDS
     assert smart_meter.DEFAULT_MAX_READING_AGE_SECONDS() == DEFAULT_MAX_READING_AGE
     assert smart_meter.maxReadingAge() == DEFAULT_MAX_READING_AGE
     assert smart_meter.hasRole(DEFAULT_ADMIN_ROLE, admin)
@@ -203,8 +202,9 @@ def test_register_with_registers(smart_meter, energy_token, admin, owner, meter_
     # The registration registers stand as the latest reading (no frequency or voltage was measured).
     assert smart_meter.getLatestReading(meter_device) == (registered_at, 1_000, 5_000, 0, 0)
     assert smart_meter.getMeteredEnergy(meter_device) == (0, 0, 0)
+    # A baseline given at registration is no reading: the profile holds nothing for its interval.
     assert smart_meter.getIntervalHistory(meter_device, interval_of(registered_at), 1) == [
-        (interval_of(registered_at), 0, 0, 1_000, 5_000, 0, 0)
+        (interval_of(registered_at), 0, 0, 0, 0)
     ]
 
     # The first reading is rate-limited from the registration and counts the increase over it.

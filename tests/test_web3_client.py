@@ -384,7 +384,8 @@ def test_typed_reads_of_a_meter_and_a_trade(client, system, accounts):
     client.smart_meter.submit_reading(device, MeterReading(now + 900, 110, 2_020))
     interval = (now + 900) // 900
     (record,) = client.smart_meter.interval_history(device.address, interval, 1)
-    assert (record.interval, record.production_wh, record.production_register_wh) == (interval, 2_000, 2_020)
+    assert (record.interval, record.production_wh, record.grid_frequency_millihz) == (interval, 2_000, 50_000)
+    assert client.smart_meter.latest_reading(device.address).production_wh == 2_020
     assert client.smart_meter.interval_energy(device.address, interval).production_wh == 2_000
     assert client.energy_token.balance_of(seller.address) == 2_000
 

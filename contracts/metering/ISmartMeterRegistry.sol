@@ -35,10 +35,7 @@ interface ISmartMeterRegistry is ISmartMeter {
         uint256 interval; // timestamp / 900
         uint256 consumptionWh; // imported in this interval
         uint256 productionWh; // exported in this interval
-        uint256 consumptionRegisterWh; // import register at the interval's last reading
-        uint256 productionRegisterWh; // export register at the interval's last reading
-        // Two intervals share a load-profile entry, which keeps the frequency and voltage of its half
-        // hour's latest reading: on each interval with a reading, 0 on one without.
+        // The frequency and voltage of the interval's latest reading; 0 on an interval without a reading.
         uint256 gridFrequencyMilliHz;
         uint256 voltagePerMille;
     }
@@ -253,8 +250,8 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice A day whose intervals lie beyond MAX_INTERVAL.
     /// @param day The day asked for (timestamp / 86,400).
     error DayOutOfRange(uint256 day);
-    /// @notice The interval has left the meter's load profile: its half hour lies PROFILE_SLOTS or more half
-    /// hours before the latest reading's (35 days).
+    /// @notice The interval has left the load profile: it lies PROFILE_CAPACITY or more intervals (35 days)
+    /// before the current one.
     /// @param meter The meter's address.
     /// @param interval The interval asked for.
     error IntervalNotRetained(address meter, uint256 interval);
@@ -466,6 +463,9 @@ interface ISmartMeterRegistry is ISmartMeter {
     function unpause() external;
 
     function getMeter(address meter) external view returns (MeterInfo memory);
+    /// @notice The meter's latest reading: its time and registers from the meter's record, its frequency and
+    /// voltage from the load profile (zeros for a registration baseline, and once the profile has let the
+    /// reading's interval go).
     function getLatestReading(address meter) external view returns (MeterReading memory);
     function getDailyProduction(address meter, uint256 day) external view returns (uint256);
     function getDailyConsumption(address meter, uint256 day) external view returns (uint256);

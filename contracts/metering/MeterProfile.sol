@@ -5,19 +5,20 @@ import {MeterRegistry} from "./MeterRegistry.sol";
 import {ISmartMeter} from "./ISmartMeter.sol";
 import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
-import {ProfileEntry} from "../types/ProfileEntry.sol";
+import {IntervalCells} from "../types/IntervalCells.sol";
 import {InvalidHistoryPage} from "../utils/GridErrors.sol";
 
 /// @title MeterProfile
-/// @notice This contract reads back what a meter measured from its load profile: the latest reading,
-/// the energy of one interval, of a day or of a range of intervals, a page of interval records, and the
-/// energy counted since the meter's baseline.
+/// @notice This contract reads back what a meter measured: the latest reading, from the meter's record,
+/// and from its load profile the energy of one interval, of a day or of a range of intervals, and a page
+/// of interval records; and the energy counted since the meter's baseline.
 /// @dev The load profile is kept the way a meter keeps its own, as a DLMS/COSEM "profile generic" with a
-/// 900 s capture period. It is a ring of PROFILE_CAPACITY intervals per meter, two to a storage slot (a
-/// half hour's entry), and each entry also holds the registers, frequency and voltage of its half hour's
-/// latest reading. Daily totals are summed from the ring instead of being stored, so that a reading
-/// writes at most one fresh slot. An interval that the ring no longer holds is refused rather than read
-/// as empty, and an interval in which the meter read nothing reads as zero.
+/// 900 s capture period: for every meter the Wh of each interval and the frequency and voltage of its
+/// latest reading there, for the PROFILE_CAPACITY intervals up to now (35 days). Three meters registered
+/// one after another share each interval's storage word (IntervalCells). Daily totals are summed from
+/// the profile instead of being stored, so that a reading writes at most one fresh slot. An interval the
+/// profile no longer holds is refused rather than read as empty, and an interval in which the meter read
+/// nothing reads as zero.
 abstract contract MeterProfile is MeterRegistry {
     using EnergyTime for uint256;
 
@@ -45,17 +46,14 @@ abstract contract MeterProfile is MeterRegistry {
 
     /// @inheritdoc ISmartMeterRegistry
     function getLatestReading(address meter) public view returns (MeterReading memory) {
-        uint256 lastReadingAt = _knownMeter(meter).lastReadingAt;
+        Meter storage m = _knownMeter(meter);
+        uint256 lastReadingAt = m.lastReadingAt;
         if (lastReadingAt == 0) return MeterReading(0, 0, 0, 0, 0);
-        // The latest reading is its half hour's latest, whose registers, frequency and voltage the entry holds.
-        (uint256 slot,) = _ringPlace(lastReadingAt.intervalOf());
-        ProfileEntry e = _profiles[meter][slot];
+        // The frequency and voltage are those the profile keeps for the latest reading's interval: zeros for a
+        // registration baseline, or once a neighbour's reading 35 days later has taken the interval's word.
+        (uint256 frequencyMilliHz, uint256 voltagePerMille) = _frequencyAndVoltage(m, lastReadingAt.intervalOf());
         return MeterReading(
-            lastReadingAt,
-            e.consumptionRegisterWh(),
-            e.productionRegisterWh(),
-            e.gridFrequencyMilliHz(),
-            e.voltagePerMille()
+            lastReadingAt, m.consumptionRegisterWh, m.productionRegisterWh, frequencyMilliHz, voltagePerMille
         );
     }
 
@@ -85,11 +83,15 @@ abstract contract MeterProfile is MeterRegistry {
         returns (IntervalRecord[] memory records)
     {
         _checkHistoryPage(count);
-        uint256 latestInterval = _retainedFrom(meter, fromInterval);
+        uint256 cell = _retainedCell(meter, fromInterval);
         records = new IntervalRecord[](count);
         for (uint256 i; i < count; ++i) {
             uint256 interval = fromInterval + i;
-            records[i] = _record(_entryAt(meter, interval, latestInterval), interval);
+            (IntervalCells cells, uint256 position) = _cellsAt(cell, interval);
+            IntervalRecord memory r = records[i];
+            r.interval = interval;
+            (r.consumptionWh, r.productionWh) = cells.energy(position);
+            (r.gridFrequencyMilliHz, r.voltagePerMille) = cells.frequencyAndVoltage(position);
         }
     }
 
@@ -125,57 +127,35 @@ abstract contract MeterProfile is MeterRegistry {
         if (count == 0 || count > MAX_HISTORY_PAGE) revert InvalidHistoryPage(count, MAX_HISTORY_PAGE);
     }
 
-    /// @dev `interval`'s record from its half hour's entry. The registers are those at the interval's last
-    /// reading: the entry's own for the half hour's latest interval, and for the first interval when the
-    /// second also holds a reading, the entry's less what the second interval counted (exact, since a
-    /// baseline reading is a meter's first). The frequency and voltage are the half hour's latest
-    /// reading's, on each interval that holds a reading; an interval without one reads zero there, which
-    /// is how demand response tells it apart.
-    function _record(ProfileEntry e, uint256 interval) private pure returns (IntervalRecord memory r) {
-        uint256 second = interval & 1;
-        r.interval = interval;
-        (r.consumptionWh, r.productionWh) = e.energy(second);
-        bool read = e.isRead(second);
-        if (second == e.latest()) {
-            (r.consumptionRegisterWh, r.productionRegisterWh) = (e.consumptionRegisterWh(), e.productionRegisterWh());
-        } else if (read) {
-            // The first interval holds a reading and the second the half hour's latest: the registers
-            // rose by exactly what the second counted, so neither difference underflows.
-            (uint256 secondConsumptionWh, uint256 secondProductionWh) = e.energy(1);
-            unchecked {
-                r.consumptionRegisterWh = e.consumptionRegisterWh() - secondConsumptionWh;
-                r.productionRegisterWh = e.productionRegisterWh() - secondProductionWh;
-            }
-        }
-        if (read) (r.gridFrequencyMilliHz, r.voltagePerMille) = (e.gridFrequencyMilliHz(), e.voltagePerMille());
-    }
-
-    /// @dev Reverts unless the ring still holds `interval`, and returns the meter's latest interval.
-    function _retainedFrom(address meter, uint256 interval) private view returns (uint256 latestInterval) {
-        uint256 lastReadingAt = _knownMeter(meter).lastReadingAt;
+    /// @dev Reverts unless the profile still holds `interval` (one of the PROFILE_CAPACITY intervals up to
+    /// now, or a later one, which reads as empty), and returns the meter's cell.
+    function _retainedCell(address meter, uint256 interval) private view returns (uint256 cell) {
+        cell = _knownMeter(meter).cell;
         if (interval > MAX_INTERVAL) revert IntervalOutOfRange(interval);
-        latestInterval = lastReadingAt.intervalOf();
-        // The ring holds PROFILE_SLOTS half hours: the latest one's and those before it. The interval
-        // is at most MAX_INTERVAL, so the sum cannot overflow.
+        // The interval is at most MAX_INTERVAL, so the sum cannot overflow.
         unchecked {
-            if (lastReadingAt != 0 && (interval >> 1) + PROFILE_SLOTS <= latestInterval >> 1) {
-                revert IntervalNotRetained(meter, interval);
-            }
+            if (interval + PROFILE_CAPACITY <= block.timestamp.intervalOf()) revert IntervalNotRetained(meter, interval);
         }
     }
 
-    /// @dev Returns the entry of `interval`'s half hour, or an empty entry when the meter read nothing in
-    /// that half hour, or nothing up to `interval`.
-    function _entryAt(address meter, uint256 interval, uint256 latestInterval)
+    /// @dev The word of `interval` holding the meter in `cell`, and the meter's place in it; an empty word
+    /// when the profile holds nothing of that interval yet, since a word of another lap is of another
+    /// interval.
+    function _cellsAt(uint256 cell, uint256 interval) private view returns (IntervalCells cells, uint256 position) {
+        uint256 key;
+        uint256 lap;
+        (key, position, lap) = _profilePlace(cell, interval);
+        cells = _profile[key].ofLap(lap);
+    }
+
+    /// @dev The frequency and voltage of the meter's latest reading in `interval`, zeros if none is kept.
+    function _frequencyAndVoltage(Meter storage m, uint256 interval)
         private
         view
-        returns (ProfileEntry e)
+        returns (uint256 frequencyMilliHz, uint256 voltagePerMille)
     {
-        if (interval > latestInterval) return e;
-        (uint256 slot, uint256 lap) = _ringPlace(interval);
-        e = _profiles[meter][slot];
-        // An entry of an earlier lap is what the ring held 35 days (or a multiple) before.
-        if (e.lap() != lap) e = ProfileEntry.wrap(0);
+        (IntervalCells cells, uint256 position) = _cellsAt(m.cell, interval);
+        return cells.frequencyAndVoltage(position);
     }
 
     function _dailyEnergy(address meter, uint256 day) private view returns (uint256 consumptionWh, uint256 productionWh) {
@@ -189,10 +169,10 @@ abstract contract MeterProfile is MeterRegistry {
         view
         returns (uint256 consumptionWh, uint256 productionWh)
     {
-        uint256 latestInterval = _retainedFrom(meter, fromInterval);
+        uint256 cell = _retainedCell(meter, fromInterval);
         for (uint256 i; i < count; ++i) {
-            uint256 interval = fromInterval + i;
-            (uint256 c, uint256 p) = _entryAt(meter, interval, latestInterval).energy(interval & 1);
+            (IntervalCells cells, uint256 position) = _cellsAt(cell, fromInterval + i);
+            (uint256 c, uint256 p) = cells.energy(position);
             consumptionWh += c;
             productionWh += p;
         }

@@ -9,7 +9,7 @@ import {StandingDelivery} from "./StandingDelivery.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
 import {PublishedGridLimits} from "../utils/GridLimits.sol";
 import {MemoryArrays} from "../utils/MemoryArrays.sol";
-import {ProfileEntry, ProfileEntryLibrary} from "../types/ProfileEntry.sol";
+import {IntervalCells, IntervalCellsLibrary} from "../types/IntervalCells.sol";
 import {MeterInactive, MeterUnknown} from "../utils/GridErrors.sol";
 
 /// @title MeterReadings
@@ -18,9 +18,10 @@ import {MeterInactive, MeterUnknown} from "../utils/GridErrors.sol";
 /// owner's vault balance and handed on to the reading market.
 /// @dev Readings arrive in three ways: from the meter's own address (submitReading), in batches from a
 /// GATEWAY_ROLE head-end (submitReadings), or signed by the meter's key (EIP-712) and relayed by anyone
-/// (submitSignedReadings). All three check a reading the same way and write it into its interval's
-/// entry of the load profile. A batch mints with one call to the token and delivers to the vault with
-/// one more. The signed path's nonce lives in the meter's record, the slot every reading rewrites anyway.
+/// (submitSignedReadings). All three check a reading the same way, take its energy from the registers in
+/// the meter's record and write it into the meter's cell of its interval's word of the load profile. A
+/// batch mints with one call to the token and delivers to the vault with one more. The signed path's
+/// nonce lives in the meter's record, the slot every reading rewrites anyway.
 abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
     using EnergyTime for uint256;
 
@@ -52,7 +53,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
             _addDelivery(delivery, msg.sender, m, reading.timestamp, producedWh, consumedWh);
             _deliver(delivery);
         } else if (producedWh != 0) {
-            _energyToken.mint(m.owner, producedWh);
+            _energyToken.mint(_owners[m.ownerIndex], producedWh);
         }
     }
 
@@ -129,7 +130,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
     ) private {
         (uint256 consumedWh, uint256 producedWh) = _acceptReading(meter, m, reading, limits);
         if (m.flags.vaultDelivery()) _addDelivery(delivery, meter, m, reading.timestamp, producedWh, consumedWh);
-        else _addMint(batch, m.owner, producedWh);
+        else if (producedWh != 0) _addMint(batch, _owners[m.ownerIndex], producedWh);
     }
 
     /// @dev Validates and records one reading, and returns the Wh it counts, which is none for a baseline.
@@ -138,11 +139,15 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         returns (uint256 consumedWh, uint256 producedWh)
     {
         _validateReading(meter, m, reading, limits);
-        (consumedWh, producedWh) = _recordInProfile(meter, m, reading);
+        (consumedWh, producedWh) = _countEnergy(meter, m, reading);
+        _recordInProfile(meter, m, reading, consumedWh, producedWh);
         Meter storage stored = _meters[meter];
-        // The time fits, because it is not after block.timestamp. Only the changed fields are written,
-        // because copying `m` back would read and write the slot once per field.
+        // The time fits, because it is not after block.timestamp, and the registers were checked against
+        // MAX_REGISTER_WH. Only the changed fields are written, because copying `m` back would read and
+        // write the slot once per field.
         stored.lastReadingAt = uint40(reading.timestamp);
+        stored.consumptionRegisterWh = uint48(reading.consumption);
+        stored.productionRegisterWh = uint48(reading.production);
         if (m.flags.awaitingBaseline()) stored.flags = m.flags.baselineSet();
         emit ReadingAccepted(meter, reading.timestamp, consumedWh, producedWh);
     }
@@ -154,7 +159,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         private
         view
     {
-        if (m.owner == address(0)) revert MeterUnknown(meter);
+        if (m.ownerIndex == 0) revert MeterUnknown(meter);
         if (!m.flags.isActive()) revert MeterInactive(meter);
         uint256 timestamp = reading.timestamp;
         if (timestamp > block.timestamp) revert ReadingInFuture(meter, timestamp, block.timestamp);
@@ -180,23 +185,14 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         }
     }
 
-    /// @dev Writes the reading into its half hour's ring slot and returns the energy it counts. A baseline
-    /// reading counts none, because its increase is booked as uncounted instead.
-    function _recordInProfile(address meter, Meter memory m, MeterReading calldata reading)
+    /// @dev Returns the energy the reading counts: what its registers rose by since the meter's record, or
+    /// none for a baseline reading, whose rise is booked as uncounted instead.
+    function _countEnergy(address meter, Meter memory m, MeterReading calldata reading)
         private
         returns (uint256 consumedWh, uint256 producedWh)
     {
-        mapping(uint256 => ProfileEntry) storage profile = _profiles[meter];
-        uint256 interval = reading.timestamp.intervalOf();
-        // The entry of the latest reading (or of the registration's baseline) holds the registers.
-        ProfileEntry previous = ProfileEntry.wrap(0);
-        uint256 previousInterval = uint256(m.lastReadingAt).intervalOf();
-        if (m.lastReadingAt != 0) {
-            (uint256 previousSlot,) = _ringPlace(previousInterval);
-            previous = profile[previousSlot];
-        }
-        uint256 previousConsumptionWh = previous.consumptionRegisterWh();
-        uint256 previousProductionWh = previous.productionRegisterWh();
+        uint256 previousConsumptionWh = m.consumptionRegisterWh;
+        uint256 previousProductionWh = m.productionRegisterWh;
         if (reading.consumption < previousConsumptionWh) {
             revert ConsumptionRegisterDecreased(meter, reading.consumption, previousConsumptionWh);
         }
@@ -216,38 +212,31 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
             emit MeterBaselineSet(meter, reading.timestamp, reading.consumption, reading.production);
             (consumedWh, producedWh) = (0, 0);
         }
-
-        // A reading in the latest reading's half hour adds to that entry; a reading in a later half hour
-        // opens a new entry, overwriting what the ring held from 35 days before.
-        bool sameHalfHour = m.lastReadingAt != 0 && previousInterval >> 1 == interval >> 1;
-        _storeInterval(meter, profile, sameHalfHour ? previous : ProfileEntry.wrap(0), interval, reading, consumedWh, producedWh);
     }
 
-    /// @dev Adds the reading's energy to its interval of the half hour's entry (`carried`, empty when the
-    /// reading opens the half hour) and records its registers, frequency and voltage as the half hour's latest.
-    function _storeInterval(
+    /// @dev Adds the reading's energy to the meter's cell of its interval's word and records its frequency
+    /// and voltage there as the interval's latest. A word of an earlier lap is started afresh: what it holds
+    /// is 35 days (or a multiple) old, and the reading age limit keeps every reading short of the words a
+    /// neighbour has already moved on to the next lap.
+    function _recordInProfile(
         address meter,
-        mapping(uint256 => ProfileEntry) storage profile,
-        ProfileEntry carried,
-        uint256 interval,
+        Meter memory m,
         MeterReading calldata reading,
         uint256 consumedWh,
         uint256 producedWh
     ) private {
-        uint256 second = interval & 1;
+        uint256 interval = reading.timestamp.intervalOf();
+        (uint256 key, uint256 position, uint256 lap) = _profilePlace(m.cell, interval);
+        IntervalCells cells = _profile[key].ofLap(lap);
         {
-            (uint256 carriedConsumptionWh, uint256 carriedProductionWh) = carried.energy(second);
+            (uint256 carriedConsumptionWh, uint256 carriedProductionWh) = cells.energy(position);
             consumedWh += carriedConsumptionWh;
             producedWh += carriedProductionWh;
         }
-        if (consumedWh > ProfileEntryLibrary.MAX_INTERVAL_WH || producedWh > ProfileEntryLibrary.MAX_INTERVAL_WH) {
+        if (consumedWh > IntervalCellsLibrary.MAX_INTERVAL_WH || producedWh > IntervalCellsLibrary.MAX_INTERVAL_WH) {
             revert IntervalEnergyOutOfRange(meter, interval);
         }
-        uint256 readingFields = ProfileEntryLibrary.latestReading(
-            reading.consumption, reading.production, reading.gridFrequency, reading.voltage
-        );
-        (uint256 slot, uint256 lap) = _ringPlace(interval);
-        profile[slot] = carried.withReading(lap, second, consumedWh, producedWh, readingFields);
+        _profile[key] = cells.withReading(position, consumedWh, producedWh, reading.gridFrequency, reading.voltage);
     }
 
     /// @dev Reverts unless `signed` is signed by its meter for this chain and contract, is still within its
@@ -273,8 +262,8 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         return MintBatch(new address[](size), new uint256[](size), 0);
     }
 
+    /// @dev Adds a mint of `amountWh` (above zero) to `owner`.
     function _addMint(MintBatch memory batch, address owner, uint256 amountWh) private pure {
-        if (amountWh == 0) return;
         uint256 count = batch.count;
         batch.owners[count] = owner;
         batch.amountsWh[count] = amountWh;

@@ -11,7 +11,8 @@ import {ZeroAddress} from "../utils/GridErrors.sol";
 /// @notice This contract answers who a meter is and lets the guardian pause readings. The operator's
 /// registrations and the admin's reading bounds are served from the SmartMeter's extension.
 /// @dev The storage every part of the meter registry reads is MeterStorage's: the meter's record (the one
-/// slot every reading reads and rewrites), its cold account, and the load profile. The readings, the load
+/// slot of its own that every reading reads and rewrites), its cold account, its owner's address, and the
+/// load profile. The readings, the load
 /// profile's views and vault delivery build on this module.
 abstract contract MeterRegistry is MeterStorage, ISmartMeterRegistry {
     IEnergyToken internal immutable _energyToken;
@@ -41,7 +42,7 @@ abstract contract MeterRegistry is MeterStorage, ISmartMeterRegistry {
         Meter storage m = _knownMeter(meter);
         MeterFlags flags = m.flags;
         return MeterInfo(
-            m.owner,
+            _owners[m.ownerIndex],
             _accounts[meter].regionId,
             flags.isActive(),
             flags.awaitingBaseline(),

@@ -6,7 +6,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
 import {MeterFlags} from "../types/MeterFlags.sol";
-import {ProfileEntry, ProfileEntryLibrary} from "../types/ProfileEntry.sol";
+import {IntervalCells, IntervalCellsLibrary} from "../types/IntervalCells.sol";
 import {BatchTooLarge, EmptyBatch, MeterUnknown} from "../utils/GridErrors.sol";
 
 /// @title MeterStorage
@@ -29,33 +29,35 @@ abstract contract MeterStorage is AccessControl, Pausable {
 
     // ----------------------------------------------------------------------------- limits
 
-    /// @notice The number of intervals kept per meter, which is 35 days of 900 s intervals.
+    /// @notice The number of intervals the load profile keeps, which is 35 days of 900 s intervals: the
+    /// interval now and those before it.
     uint256 public constant PROFILE_CAPACITY = 35 * EnergyTime.INTERVALS_PER_DAY;
-    /// @notice The load profile's slots per meter: one per half hour, each holding two intervals.
-    uint256 public constant PROFILE_SLOTS = PROFILE_CAPACITY / 2;
     /// @notice The most readings one submitReadings call may carry.
     uint256 public constant MAX_BATCH_SIZE = 100;
     /// @notice The shortest reading age limit, since a gateway forwards each interval's reading when the
     /// interval closes.
     uint256 public constant MAX_READING_AGE_FLOOR_SECONDS = EnergyTime.INTERVAL_SECONDS;
-    /// @notice The longest reading age limit. It equals the load profile's span (35 days), so every
-    /// accepted reading lands in an interval that the profile still holds.
-    uint256 public constant MAX_READING_AGE_CEILING_SECONDS = PROFILE_CAPACITY * EnergyTime.INTERVAL_SECONDS;
+    /// @notice The longest reading age limit: the load profile's span (35 days) less one interval. Every
+    /// accepted reading lands in an interval that the profile still holds, and never in one whose word a
+    /// neighbouring meter has already passed on to the interval 35 days later.
+    uint256 public constant MAX_READING_AGE_CEILING_SECONDS = (PROFILE_CAPACITY - 1) * EnergyTime.INTERVAL_SECONDS;
     /// @notice The reading age limit at deployment. A week of buffered 15-minute readings (672 per meter)
     /// covers a gateway outage over a long weekend plus the repair visit.
     uint256 public constant DEFAULT_MAX_READING_AGE_SECONDS = 7 * EnergyTime.DAY_SECONDS;
-    /// @notice The largest register value, stored as uint48 in the profile. At 281 TWh it is beyond
-    /// anything a meter reaches in its life.
+    /// @notice The largest register value, stored as uint48 in the meter's record. At 281 TWh it is
+    /// beyond anything a meter reaches in its life.
     uint256 public constant MAX_REGISTER_WH = type(uint48).max;
     /// @notice The highest interval the load profile can hold: the last of its 65,536 laps of 35 days,
     /// which end in the year 8,250.
-    uint256 public constant MAX_INTERVAL = (ProfileEntryLibrary.MAX_LAP + 1) * PROFILE_CAPACITY - 1;
+    uint256 public constant MAX_INTERVAL = (IntervalCellsLibrary.MAX_LAP + 1) * PROFILE_CAPACITY - 1;
 
     // ----------------------------------------------------------------------------- storage
 
     /// @dev The data that every reading reads and rewrites, kept in one slot.
     struct Meter {
-        address owner; // The zero address means the meter is not registered.
+        // The owner's place in `_owners`, from 1; zero means the meter is not registered. An index instead
+        // of the address leaves room for the registers, so a reading reads no other word of the meter's.
+        uint32 ownerIndex;
         uint40 lastReadingAt; // In unix seconds; zero until the first reading or a registration baseline.
         // The number of signed readings accepted plus the nonces skipped by invalidateNonces. It is at
         // most MAX_READING_NONCE plus one per accepted reading, and each accepted reading strictly raises
@@ -63,6 +65,11 @@ abstract contract MeterStorage is AccessControl, Pausable {
         uint40 nonce;
         MeterFlags flags; // active, awaiting a baseline (the next reading only sets it), vault delivery
         uint8 zone; // the reading market's zone of the meter's region (0: the bus), read with every reading
+        uint48 consumptionRegisterWh; // the import register at the latest reading (or the baseline)
+        uint48 productionRegisterWh; // the export register at the latest reading (or the baseline)
+        // The meter's place in the load profile, in registration order: it shares its intervals' words
+        // with the two meters registered beside it (cell / CELLS), in cell cell % CELLS.
+        uint32 cell;
     }
 
     /// @dev Cold data, written only at registration, at baselines and at redemptions. Energy before a
@@ -84,7 +91,19 @@ abstract contract MeterStorage is AccessControl, Pausable {
     ReadingLimits internal _readingLimits = ReadingLimits(60, uint32(DEFAULT_MAX_READING_AGE_SECONDS));
     mapping(address meter => Meter) internal _meters;
     mapping(address meter => Account) internal _accounts;
-    mapping(address meter => mapping(uint256 slot => ProfileEntry)) internal _profiles;
+    // The load profile: each interval's word of each three meters, keyed by the meters' group and the
+    // interval's place in the ring of PROFILE_CAPACITY intervals (`_profilePlace`).
+    // slither-disable-next-line unused-state: the SmartMeter's readings and views use it; the extension, on the same storage, does not
+    mapping(uint256 groupAndPlace => IntervalCells) internal _profile;
+    // The owners, from index 1, and each owner's index. An owner keeps its index for all its meters.
+    // slither-disable-next-line uninitialized-state: the extension registers meters and their owners, on this storage
+    mapping(uint256 ownerIndex => address) internal _owners;
+    // slither-disable-next-line unused-state: the extension registers meters and their owners, on this storage
+    mapping(address owner => uint256) internal _ownerIndices;
+    // slither-disable-next-line unused-state,constable-states: the extension registers meters and their owners, on this storage
+    uint256 internal _ownerCount;
+    // slither-disable-next-line unused-state,constable-states: the extension gives each meter its cell, on this storage
+    uint256 internal _meterCount;
     // The meters ever registered in each region. A region's count fits 32 bits: each registration
     // costs over 40,000 gas, so four billion of them cost more gas than a chain's blocks hold in years.
     // slither-disable-next-line unused-state: the extension registers meters and answers for the regions, on this storage
@@ -94,12 +113,12 @@ abstract contract MeterStorage is AccessControl, Pausable {
 
     function _knownMeter(address meter) internal view returns (Meter storage m) {
         m = _meters[meter];
-        if (m.owner == address(0)) revert MeterUnknown(meter);
+        if (m.ownerIndex == 0) revert MeterUnknown(meter);
     }
 
     function _ownMeter(address meter) internal view returns (Meter storage m) {
         m = _knownMeter(meter);
-        if (m.owner != msg.sender) revert ISmartMeterRegistry.NotMeterOwner(meter, msg.sender);
+        if (_owners[m.ownerIndex] != msg.sender) revert ISmartMeterRegistry.NotMeterOwner(meter, msg.sender);
     }
 
     function _checkRegister(address meter, uint256 registerWh) internal pure {
@@ -111,16 +130,22 @@ abstract contract MeterStorage is AccessControl, Pausable {
         if (size > MAX_BATCH_SIZE) revert BatchTooLarge(size, MAX_BATCH_SIZE);
     }
 
-    /// @dev Returns where `interval` lies in the load profile: its half hour's slot (the ring wraps around
-    /// every PROFILE_SLOTS half hours, PROFILE_CAPACITY intervals) and the ring's lap, which the slot's
-    /// entry records. The lap fits the entry's 16 bits for every interval up to MAX_INTERVAL.
-    function _ringPlace(uint256 interval) internal pure returns (uint256 slot, uint256 lap) {
-        uint256 halfHour = interval >> 1;
-        lap = halfHour / PROFILE_SLOTS;
-        // The remainder from the quotient just taken, cheaper than a second division.
+    /// @dev Returns the key of `interval`'s word of the meter in `cell`, the meter's place in it and the
+    /// ring's lap the interval lies in, which the word records. The ring wraps around every
+    /// PROFILE_CAPACITY intervals, and the lap fits the word's 16 bits for every interval up to MAX_INTERVAL.
+    function _profilePlace(uint256 cell, uint256 interval)
+        internal
+        pure
+        returns (uint256 key, uint256 position, uint256 lap)
+    {
+        lap = interval / PROFILE_CAPACITY;
+        uint256 group = cell / IntervalCellsLibrary.CELLS;
+        // The remainders from the quotients just taken, cheaper than a second division.
         unchecked {
-            // slither-disable-next-line divide-before-multiply: lap * PROFILE_SLOTS is the largest multiple not above halfHour, by design
-            slot = halfHour - lap * PROFILE_SLOTS;
+            // slither-disable-next-line divide-before-multiply: lap * PROFILE_CAPACITY is the largest multiple not above the interval, by design
+            key = group * PROFILE_CAPACITY + (interval - lap * PROFILE_CAPACITY);
+            // slither-disable-next-line divide-before-multiply: group * CELLS is the largest multiple not above the cell, by design
+            position = cell - group * IntervalCellsLibrary.CELLS;
         }
     }
 }

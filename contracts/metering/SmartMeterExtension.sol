@@ -6,7 +6,6 @@ import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
 import {MeterStorage} from "./MeterStorage.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
 import {MeterFlagsLibrary} from "../types/MeterFlags.sol";
-import {ProfileEntryLibrary} from "../types/ProfileEntry.sol";
 import {MeterInactive} from "../utils/GridErrors.sol";
 
 /// @title SmartMeterExtension
@@ -19,8 +18,6 @@ import {MeterInactive} from "../utils/GridErrors.sol";
 /// @dev Called directly, at its own address, the extension has no meters and refuses every call
 /// (NotThroughSmartMeter).
 contract SmartMeterExtension is MeterStorage, ISmartMeterExtension {
-    using EnergyTime for uint256;
-
     /// @dev This contract's own address, which a delegatecall never runs at.
     address private immutable _self;
 
@@ -53,16 +50,16 @@ contract SmartMeterExtension is MeterStorage, ISmartMeterExtension {
         uint256 consumptionRegisterWh,
         uint256 productionRegisterWh
     ) external throughSmartMeter onlyRole(OPERATOR_ROLE) {
-        _register(meter, owner, regionId, false);
         _checkRegister(meter, consumptionRegisterWh);
         _checkRegister(meter, productionRegisterWh);
-        _meters[meter].lastReadingAt = uint40(block.timestamp);
+        Meter storage m = _register(meter, owner, regionId, false);
+        // The registers at installation are the meter's baseline: its first reading counts from them.
+        m.lastReadingAt = uint40(block.timestamp);
+        m.consumptionRegisterWh = uint48(consumptionRegisterWh);
+        m.productionRegisterWh = uint48(productionRegisterWh);
         Account storage account = _accounts[meter];
         account.uncountedConsumptionWh = uint64(consumptionRegisterWh);
         account.uncountedProductionWh = uint64(productionRegisterWh);
-        uint256 interval = block.timestamp.intervalOf();
-        (uint256 slot, uint256 lap) = _ringPlace(interval);
-        _profiles[meter][slot] = ProfileEntryLibrary.baseline(lap, interval & 1, consumptionRegisterWh, productionRegisterWh);
         emit ISmartMeterRegistry.MeterRegistered(meter, owner, regionId, consumptionRegisterWh, productionRegisterWh);
     }
 
@@ -137,12 +134,25 @@ contract SmartMeterExtension is MeterStorage, ISmartMeterExtension {
 
     // ----------------------------------------------------------------------------- internals
 
-    function _register(address meter, address owner, uint32 regionId, bool awaitingBaseline) private {
+    /// @dev Records a new meter: its owner (by index, a new owner taking the next one), its flags, its
+    /// cell in the load profile (the next in registration order) and its place in its region.
+    function _register(address meter, address owner, uint32 regionId, bool awaitingBaseline)
+        private
+        returns (Meter storage m)
+    {
         if (meter == address(0)) revert ISmartMeterRegistry.InvalidMeterAddress();
         if (owner == address(0)) revert ISmartMeterRegistry.InvalidOwnerAddress();
-        Meter storage m = _meters[meter];
-        if (m.owner != address(0)) revert ISmartMeterRegistry.MeterAlreadyRegistered(meter);
-        m.owner = owner;
+        m = _meters[meter];
+        if (m.ownerIndex != 0) revert ISmartMeterRegistry.MeterAlreadyRegistered(meter);
+        uint256 ownerIndex = _ownerIndices[owner];
+        if (ownerIndex == 0) {
+            ownerIndex = ++_ownerCount;
+            _ownerIndices[owner] = ownerIndex;
+            _owners[ownerIndex] = owner;
+        }
+        // Each registration costs tens of thousands of gas, so neither count reaches 2^32 on any chain.
+        m.ownerIndex = uint32(ownerIndex);
+        m.cell = uint32(_meterCount++);
         m.flags = MeterFlagsLibrary.registered(awaitingBaseline);
         Account storage account = _accounts[meter];
         account.regionId = regionId;

@@ -129,7 +129,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
     ) external {
         if (block.timestamp > deadline) revert StandingOrderSignatureExpired(meter, deadline);
         Meter storage m = _knownMeter(meter);
-        address owner = m.owner;
+        address owner = _owners[m.ownerIndex];
         bytes32 digest = _hashTypedDataV4(
             keccak256(
                 abi.encode(
@@ -189,7 +189,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
     /// @inheritdoc ISmartMeterRegistry
     function redeemConsumption(address meter, uint256 amountWh) external {
         Meter storage m = _knownMeter(meter);
-        if (m.owner != msg.sender) revert NotMeterOwner(meter, msg.sender);
+        if (_owners[m.ownerIndex] != msg.sender) revert NotMeterOwner(meter, msg.sender);
         if (amountWh == 0) revert ZeroRedemption();
         (uint256 consumedWh,,) = getMeteredEnergy(meter);
         Account storage account = _accounts[meter];
@@ -269,13 +269,15 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         uint256 exportWh,
         uint256 importWh
     ) internal view {
+        // The owner's address is read once, through the index in the meter's record.
+        address owner = _owners[m.ownerIndex];
         if (exportWh != 0) {
             if (delivery.owners.length == 0) {
                 delivery.owners = new address[](delivery.capacity);
                 delivery.exportWh = new uint256[](delivery.capacity);
             }
             uint256 credits = delivery.creditCount;
-            delivery.owners[credits] = m.owner;
+            delivery.owners[credits] = owner;
             delivery.exportWh[credits] = exportWh;
             delivery.creditCount = credits + 1;
             delivery.totalExportWh += exportWh;
@@ -289,7 +291,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         }
         uint256 count = delivery.entryCount;
         uint256 zone = _zoneFor(m, delivery.zoneTag);
-        MeteredEntries.setReading(delivery.entries, count, meter, m.owner, timestamp, exportWh, importWh, zone, limits);
+        MeteredEntries.setReading(delivery.entries, count, meter, owner, timestamp, exportWh, importWh, zone, limits);
         // This cannot overflow, because the count is at most the batch's size.
         unchecked {
             delivery.entryCount = count + 1;
@@ -324,7 +326,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         uint256[] memory entries = MeteredEntries.allocate(size);
         for (uint256 i; i < size; ++i) {
             address meter = meters[i];
-            MeteredEntries.setSettlement(entries, i, meter, _knownMeter(meter).owner);
+            MeteredEntries.setSettlement(entries, i, meter, _owners[_knownMeter(meter).ownerIndex]);
         }
         MeteredEntries.record(market, entries, size);
     }

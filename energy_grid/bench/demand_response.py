@@ -37,8 +37,8 @@ BUDGET_REJECT = 40_000  # the participation slot rewritten
 # balance (the vault call, DemandResponse's balance 5,000, the operator's 22,100 on its first refund), event.
 # Measured 73,300 on the operator's first refund, 56,200 once it holds a vault balance.
 BUDGET_CANCEL = 85_000
-# steady: 7 SmartMeter calls (1 history + 6 range sums, each a cold ring slot, about 500 gas more
-# each since a slot holds a half hour's two intervals), 2 fresh participation slots, 2 list pushes,
+# steady: 7 SmartMeter calls (1 history + 6 range sums, each a cold load-profile word per interval, the
+# cell of the meter's among three), 2 fresh participation slots, 2 list pushes,
 # counters, the meter's once-only record (a fresh slot on its first reward)
 BUDGET_VERIFY = 245_000
 # The participation's two slots read and its status rewritten, `paid` rewritten (it shares its slot with

@@ -14,8 +14,8 @@ from typing import Any
 
 from eth_account import Account
 
-from energy_grid.bench.core import GasReport, half_hour_of_readings, open_half_hour
-from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.bench.core import GasReport, next_interval
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 from energy_grid.signing.readings import sign_reading
 
 # Budget: a gateway batch of 100 meter-signed readings at most 55,000 gas per reading.
@@ -50,13 +50,9 @@ class SignedMeterFeed:
             self.nonces[key.address] = 0
         return keys
 
-    def _next_readings(self, keys: list[Any], opening: bool) -> list[tuple[str, tuple[int, int, int, int, int]]]:
-        # A round opens the next half hour of the load profile, or adds to the last round's, as the
-        # unsigned gateway bench's rounds do.
-        if opening:
-            open_half_hour(self.chain)
-        else:
-            self.chain.pending_timestamp += INTERVAL_SECONDS
+    def _next_readings(self, keys: list[Any]) -> list[tuple[str, tuple[int, int, int, int, int]]]:
+        # A round is in the next interval, as the unsigned gateway bench's rounds are.
+        next_interval(self.chain)
         ts = self.chain.pending_timestamp
         out = []
         for key in keys:
@@ -65,10 +61,10 @@ class SignedMeterFeed:
             out.append((key.address, (ts, register, register, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)))
         return out
 
-    def signed(self, keys: list[Any], opening: bool = True) -> list[tuple[Any, ...]]:
-        """One signed reading per meter, opening the next half hour or adding to the last round's."""
+    def signed(self, keys: list[Any]) -> list[tuple[Any, ...]]:
+        """One signed reading per meter, in the next interval."""
         entries = []
-        for key, (meter, reading) in zip(keys, self._next_readings(keys, opening), strict=True):
+        for key, (meter, reading) in zip(keys, self._next_readings(keys), strict=True):
             nonce = self.nonces[meter]
             entry = sign_reading(
                 key.key, self.chain_id, self.smart_meter.address, nonce, reading[0] + SIGNATURE_VALIDITY_SECONDS, reading
@@ -77,15 +73,15 @@ class SignedMeterFeed:
             entries.append(entry.as_tuple())
         return entries
 
-    def unsigned(self, keys: list[Any], opening: bool = True) -> tuple[list[str], list[tuple[int, ...]]]:
-        """One gateway reading per meter, opening the next half hour or adding to the last round's."""
-        pairs = self._next_readings(keys, opening)
+    def unsigned(self, keys: list[Any]) -> tuple[list[str], list[tuple[int, ...]]]:
+        """One gateway reading per meter, in the next interval."""
+        pairs = self._next_readings(keys)
         return [meter for meter, _ in pairs], [reading for _, reading in pairs]
 
 
 def bench_signed_readings(report: GasReport, smart_meter: Any, operator: Any, relayer: Any, chain: Any) -> dict[str, int]:
-    """submitSignedReadings at 1, 10 and 100 readings (first, and steady over a half hour), sent by
-    `relayer`, an account with no role; then a half hour of unsigned submitReadings batches of the
+    """submitSignedReadings at 1, 10 and 100 readings (first, and steady: in a new interval), sent by
+    `relayer`, an account with no role; then an interval of unsigned submitReadings batches of the
     same 100 meters for comparison. `operator`: SmartMeter's OPERATOR_ROLE and GATEWAY_ROLE. Registers 111 fresh meters,
     each with its own device key. Returns the steady per-reading figures at each size and the
     unsigned one at 100 ("unsigned100"). About 120 transactions.
@@ -96,10 +92,7 @@ def bench_signed_readings(report: GasReport, smart_meter: Any, operator: Any, re
     for size in BATCH_SIZES:
         keys = feed.register(size)
         first = smart_meter.submitSignedReadings(feed.signed(keys), sender=relayer).gas_used
-        opening, adding = half_hour_of_readings(
-            lambda o, keys=keys: smart_meter.submitSignedReadings(feed.signed(keys, o), sender=relayer)
-        )
-        steady = (opening + adding) // 2
+        steady = smart_meter.submitSignedReadings(feed.signed(keys), sender=relayer).gas_used
         figures[f"signed{size}"] = steady // size
         report.add(
             f"submitSignedReadings x{size}, per reading",
@@ -107,8 +100,7 @@ def bench_signed_readings(report: GasReport, smart_meter: Any, operator: Any, re
             BUDGET_SIGNED_PER_READING_AT_100 if size == BUDGETED_BATCH_SIZE else None,
             f"relayed by an account without a role; first readings: {first // size:,}",
         )
-    opening, adding = half_hour_of_readings(lambda o: smart_meter.submitReadings(*feed.unsigned(keys, o), sender=operator))
-    unsigned = (opening + adding) // 2 // len(keys)
+    unsigned = smart_meter.submitReadings(*feed.unsigned(keys), sender=operator).gas_used // len(keys)
     figures["unsigned100"] = unsigned
     report.add(
         "submitReadings x100 (same meters), per reading",

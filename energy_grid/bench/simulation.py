@@ -26,16 +26,17 @@ BUDGET_SECONDS = 180.0
 SCALE_HOUSEHOLDS = 1_000
 BUDGET_SCALE_SECONDS = 300
 # Gas per household-interval on the simulated day alone (every actor; no set-up, no baseline upload):
-# a gateway reading with its standing orders (~59,500 today, a quarter of it the meter's fresh
-# load-profile slot, then its record, the standing orders' slot, the owner's vault word and events)
-# and the interval's shared work spread over 100 households (the keeper's clearing and demand
-# response, the operators' grid status and load reports, the oracles: ~10,300). The budgets follow
+# a gateway reading with its standing orders (~54,300 today: a third of the fresh load-profile word its
+# meter shares with two others, its record, the owner's address, the standing orders' slot, the
+# owner's vault word and events) and the interval's shared work spread over 100 households (the
+# keeper's clearing and demand response, the operators' grid status and load reports, the oracles:
+# ~10,500). The budgets follow
 # the figures down as the hot path is cut, with some 5 % room, so that no change gives a cut back.
-BUDGET_DAY_GAS_PER_HOUSEHOLD_INTERVAL = 73_500
+BUDGET_DAY_GAS_PER_HOUSEHOLD_INTERVAL = 68_000
 # At scale the community is 34 feeders of 30 households, each a zone of the market: every interval
 # each feeder's operator reports its transformer and the keeper clears a market coupled across all
 # 34, the readings being the same as on one zone.
-BUDGET_SCALE_DAY_GAS_PER_HOUSEHOLD_INTERVAL = 69_500
+BUDGET_SCALE_DAY_GAS_PER_HOUSEHOLD_INTERVAL = 64_000
 
 
 @dataclass(frozen=True)

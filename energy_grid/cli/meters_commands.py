@@ -183,8 +183,6 @@ def history(
         Column("start_s", "interval start", time_fmt, justify="left"),
         Column("consumption_wh", "imported", kwh_fmt),
         Column("production_wh", "exported", kwh_fmt),
-        Column("consumption_register_wh", "import register", kwh_fmt),
-        Column("production_register_wh", "export register", kwh_fmt),
         Column("grid_frequency_millihz", "frequency"),
         Column("voltage_per_mille", "voltage"),
     ]
@@ -248,7 +246,7 @@ def forecast(session: Session, meter: str, weather: str) -> None:
 
 
 def _has_reading(row: dict[str, Any]) -> bool:
-    return any(row[k] for k in ("consumption_wh", "production_wh", "consumption_register_wh", "production_register_wh"))
+    return bool(row["grid_frequency_millihz"])
 
 
 def _utc_day_start(day: date) -> int:

@@ -233,9 +233,7 @@ class IntervalRecord:
     interval: int
     consumption_wh: int
     production_wh: int
-    consumption_register_wh: int
-    production_register_wh: int
-    grid_frequency_millihz: int
+    grid_frequency_millihz: int  # of the interval's latest reading; 0: no reading in the interval
     voltage_per_mille: int
 
 

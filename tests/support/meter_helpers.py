@@ -24,7 +24,6 @@ PAUSER_ROLE = role("PAUSER_ROLE")
 METER_ROLE = role("METER_ROLE")
 
 PROFILE_CAPACITY = 35 * INTERVALS_PER_DAY
-PROFILE_SLOTS = PROFILE_CAPACITY // 2  # a slot per half hour, two intervals each
 MAX_BATCH_SIZE = 100
 MAX_HISTORY_PAGE = INTERVALS_PER_DAY
 MAX_REGISTER_WH = 2**48 - 1
@@ -33,7 +32,7 @@ MAX_INTERVAL = 2**16 * PROFILE_CAPACITY - 1  # the profile's 65,536 laps of 35 d
 DEFAULT_MIN_READING_INTERVAL = 60
 DEFAULT_MAX_READING_AGE = 7 * DAY_SECONDS
 MAX_READING_AGE_FLOOR = INTERVAL_SECONDS
-MAX_READING_AGE_CEILING = PROFILE_CAPACITY * INTERVAL_SECONDS
+MAX_READING_AGE_CEILING = (PROFILE_CAPACITY - 1) * INTERVAL_SECONDS
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 REGION = 7
 EMPTY_READING = (0, 0, 0, 0, 0)
@@ -87,7 +86,7 @@ def sample_limits(now_s: int) -> ChainLimits:
     )
 
 
-def oldest_retained_interval(latest_interval: int) -> int:
-    """The oldest interval the load profile still holds when the meter's latest reading is in
-    `latest_interval`: the first of the oldest of the PROFILE_SLOTS half hours up to the latest's."""
-    return (latest_interval // 2 - PROFILE_SLOTS + 1) * 2
+def oldest_retained_interval(now_interval: int) -> int:
+    """The oldest interval the load profile still holds in interval `now_interval`: the
+    PROFILE_CAPACITY intervals up to the current one."""
+    return now_interval - PROFILE_CAPACITY + 1

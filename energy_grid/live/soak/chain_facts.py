@@ -143,7 +143,7 @@ def _held_without_event(
     client: GridClient, meters: list[str], by_meter: dict[str, Counter[int]], reading_times: dict[int, int]
 ) -> dict[str, list[int]]:
     """By meter, the reading times with no ReadingAccepted whose interval the meter's load profile
-    holds a reading in (ProfileEntry's frequency is 0 where the meter read nothing)."""
+    holds a reading in (its frequency is 0 where the meter read nothing)."""
     gaps = {m: [t for t in reading_times if by_meter.get(m.lower(), Counter())[t] == 0] for m in meters}
     gaps = {m: times for m, times in gaps.items() if times}
     if not gaps:

@@ -154,7 +154,7 @@ class RegionMeters:
         calls = [prepare(smart_meter, "getIntervalHistory", meter, from_interval, count) for meter in self.meters]
         pages = self._reader.read(calls) if calls else []
         return [
-            [MeterInterval(meter, int(r[1]), int(r[2]), int(r[5]), int(r[6])) for r in records]
+            [MeterInterval(meter, int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in records]
             for meter, records in zip(self.meters, pages, strict=True)
         ]
 
