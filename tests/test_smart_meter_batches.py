@@ -151,6 +151,10 @@ def test_meters_registered_together_share_their_intervals_words(smart_meter, adm
     assert [smart_meter.getIntervalEnergy(m, interval + 1) for m in meters] == [(0, 0), (0, 0), (10, 30), (0, 0), (0, 0)]
     assert smart_meter.getLatestReading(meters[2]) == (start + INTERVAL_SECONDS + 5, 40, 330, 50_000, 1_000)
     assert smart_meter.getLatestReading(meters[4]) == (start + 10, 50, 500, 49_904, 994)
+    # Past the last interval the profile can hold, every place of a word reads as empty.
+    max_interval = smart_meter.MAX_INTERVAL()
+    assert [smart_meter.getEnergyInRange(m, max_interval, 96) for m in meters[:3]] == [(0, 0)] * 3
+    assert [r.gridFrequencyMilliHz for r in smart_meter.getIntervalHistory(meters[0], max_interval, 2)] == [0, 0]
 
 
 def test_minting_needs_meter_role_on_token(smart_meter, energy_token, admin, meter, meter_device, baseline, submit):

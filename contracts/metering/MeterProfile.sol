@@ -139,13 +139,15 @@ abstract contract MeterProfile is MeterRegistry {
     }
 
     /// @dev The word of `interval` holding the meter in `cell`, and the meter's place in it; an empty word
-    /// when the profile holds nothing of that interval yet, since a word of another lap is of another
-    /// interval.
+    /// when the profile holds nothing of that interval, since a word of another lap is of another interval.
+    /// The whole lap is compared, so an interval past MAX_INTERVAL, whose lap the word's 16 bits cannot
+    /// hold, reads as empty too.
     function _cellsAt(uint256 cell, uint256 interval) private view returns (IntervalCells cells, uint256 position) {
         uint256 key;
         uint256 lap;
         (key, position, lap) = _profilePlace(cell, interval);
-        cells = _profile[key].ofLap(lap);
+        cells = _profile[key];
+        if (cells.lap() != lap) cells = IntervalCells.wrap(0);
     }
 
     /// @dev The frequency and voltage of the meter's latest reading in `interval`, zeros if none is kept.

@@ -68,7 +68,7 @@ abstract contract MeterStorage is AccessControl, Pausable {
         uint48 consumptionRegisterWh; // the import register at the latest reading (or the baseline)
         uint48 productionRegisterWh; // the export register at the latest reading (or the baseline)
         // The meter's place in the load profile, in registration order: it shares its intervals' words
-        // with the two meters registered beside it (cell / CELLS), in cell cell % CELLS.
+        // with the meters registered beside it (those of the same cell / CELLS), at place cell % CELLS.
         uint32 cell;
     }
 

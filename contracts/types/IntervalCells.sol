@@ -58,7 +58,7 @@ library IntervalCellsLibrary {
     }
 
     /// @dev `cells` if it is of `lap_`, else an empty word of `lap_`: a word of an earlier lap holds the
-    /// meters' cells of the interval 35 days (or a multiple) before.
+    /// meters' cells of the interval 35 days (or a multiple) before. `lap_` must be at most MAX_LAP.
     function ofLap(IntervalCells cells, uint256 lap_) internal pure returns (IntervalCells) {
         return lap(cells) == lap_ ? cells : IntervalCells.wrap(lap_);
     }
