@@ -411,7 +411,10 @@ const view = live(async () => {
   $('[data-testid="consumed-today"]').textContent = formatKWh(sum(meters.map((m) => m.consumption.consumptionWh)));
   $('[data-testid="sold-today"]').textContent = formatKWh(sum(today.filter((f) => f.side === "SELL").map((f) => f.amountWh)));
   $('[data-testid="bought-today"]').textContent = formatKWh(sum(today.filter((f) => f.side === "BUY").map((f) => f.amountWh)));
-  drawHousehold(meters, today, from, to);
+  // The chart ends at the index's head once every answer is in: the head only moves on, so no fill or
+  // reading fetched above lies after it (ending at `to`, read first, could leave out the interval of a
+  // fill indexed in between).
+  drawHousehold(meters, today, from, Number((await api("/grid/status")).timestamp));
   const lastReadingAt = Math.max(0, ...meters.map((m) => m.lastReadingAt || 0));
   $('[data-testid="meters-figure"]').textContent = (meters.length === 1 ? "1 meter" : `${meters.length} meters`)
     + (!meters.length ? "" : lastReadingAt ? `, last reading ${formatClock(lastReadingAt)}` : ", no reading yet");
