@@ -188,8 +188,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
 
     /// @inheritdoc ISmartMeterRegistry
     function redeemConsumption(address meter, uint256 amountWh) external {
-        Meter storage m = _knownMeter(meter);
-        if (_owners[m.ownerIndex] != msg.sender) revert NotMeterOwner(meter, msg.sender);
+        _ownMeter(meter);
         if (amountWh == 0) revert ZeroRedemption();
         (uint256 consumedWh,,) = getMeteredEnergy(meter);
         Account storage account = _accounts[meter];

@@ -77,11 +77,6 @@ library IntervalCellsLibrary {
         return (cell & MAX_INTERVAL_WH, (cell >> WH_BITS) & MAX_INTERVAL_WH);
     }
 
-    /// @dev Whether a reading of the meter in cell `position` landed in the interval.
-    function isRead(IntervalCells cells, uint256 position) internal pure returns (bool) {
-        return (_cell(cells, position) >> READ_BIT) & 1 == 1;
-    }
-
     /// @dev The frequency and voltage of the latest reading of the meter in cell `position` in the interval,
     /// or zeros if none landed there.
     function frequencyAndVoltage(IntervalCells cells, uint256 position)
