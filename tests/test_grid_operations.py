@@ -503,6 +503,77 @@ def test_report_load_rejects_bad_input(go, op, with_load, capacity_kw, demand_kw
     assert go.getCurrentLoad(REGION).demandKW == 700
 
 
+LOAD_REPORTER_ROLE = role("LOAD_REPORTER_ROLE")
+MAX_LOAD_REPORTS = 64
+
+
+@pytest.fixture
+def head_end(go, admin, stranger):
+    """An account that reads every transformer: LOAD_REPORTER_ROLE, and no operator of any region."""
+    go.grantRole(LOAD_REPORTER_ROLE, stranger, sender=admin)
+    return stranger
+
+
+def test_report_loads_reports_every_region_in_one_transaction(go, op, head_end):
+    assert go.LOAD_REPORTER_ROLE() == LOAD_REPORTER_ROLE
+    assert go.MAX_LOAD_REPORTS() == MAX_LOAD_REPORTS
+    go.reportLoad(REGION, 1_000, 700, sender=op)
+    # A region reported by its operator and one never reported, and the first again: each report is
+    # its region's next, in the batch's order, in the head-end's name.
+    tx = go.reportLoads([(REGION, 100, 90), (OTHER_REGION, 50, 10), (REGION, 100, 96)], sender=head_end)
+    assert_logs(
+        tx,
+        load_reported(go, head_end, 1, 100, 90, 90, Load.HIGH),
+        load_reported(go, head_end, 0, 50, 10, 20, Load.LOW, region=OTHER_REGION),
+        load_reported(go, head_end, 2, 100, 96, 96, Load.CRITICAL),
+    )
+    assert (go.loadReportCount(REGION), go.loadReportCount(OTHER_REGION)) == (3, 1)
+    assert fields(go.getCurrentLoad(OTHER_REGION)) == {
+        "sequence": 0,
+        "capacityKW": 50,
+        "demandKW": 10,
+        "loadPercentage": 20,
+        "status": Load.LOW,
+        "reportedAt": tx.timestamp,
+        "reportedBy": head_end.address,
+    }
+    history = go.getLoadHistory(REGION, 0, 3)
+    assert [(r.demandKW, r.reportedBy) for r in history] == [(700, op.address), (90, head_end.address), (96, head_end.address)]
+    assert go.isCriticalLoad(REGION)
+
+
+def test_report_loads_is_the_load_reporters_only(go, op, admin, head_end):
+    """Neither a region's operator nor the admin reports in batches without the role; revoked, the
+    head-end reports nothing more."""
+    for account in (op, admin):
+        with reverts(go.AccessControlUnauthorizedAccount, account=account.address, neededRole=LOAD_REPORTER_ROLE):
+            go.reportLoads([(REGION, 100, 50)], sender=account)
+    go.revokeRole(LOAD_REPORTER_ROLE, head_end, sender=admin)
+    with reverts(go.AccessControlUnauthorizedAccount, account=head_end.address, neededRole=LOAD_REPORTER_ROLE):
+        go.reportLoads([(REGION, 100, 50)], sender=head_end)
+    # The role reports no single region through reportLoad, which stays the region's operators'.
+    go.grantRole(LOAD_REPORTER_ROLE, head_end, sender=admin)
+    with reverts(go.OperatorNotAuthorized, account=head_end.address):
+        go.reportLoad(REGION, 100, 50, sender=head_end)
+    assert go.loadReportCount(REGION) == 0
+
+
+def test_report_loads_refuses_a_bad_batch_whole(go, head_end):
+    with reverts(go.EmptyBatch):
+        go.reportLoads([], sender=head_end)
+    with reverts(go.BatchTooLarge, size=MAX_LOAD_REPORTS + 1, maxSize=MAX_LOAD_REPORTS):
+        go.reportLoads([(REGION, 100, 50)] * (MAX_LOAD_REPORTS + 1), sender=head_end)
+    # One bad region's report refuses the batch: the good one before it is not kept either.
+    with reverts(go.CapacityOutOfRange, capacityKW=0, maxKW=MAX_POWER_KW):
+        go.reportLoads([(REGION, 100, 50), (OTHER_REGION, 0, 10)], sender=head_end)
+    with reverts(go.PowerOutOfRange, valueKW=MAX_POWER_KW + 1, maxKW=MAX_POWER_KW):
+        go.reportLoads([(REGION, 100, 50), (OTHER_REGION, 100, MAX_POWER_KW + 1)], sender=head_end)
+    assert (go.loadReportCount(REGION), go.loadReportCount(OTHER_REGION)) == (0, 0)
+    tx = go.reportLoads([(REGION, 100, 50)] * MAX_LOAD_REPORTS, sender=head_end)
+    assert len(tx.events) == MAX_LOAD_REPORTS
+    assert go.loadReportCount(REGION) == MAX_LOAD_REPORTS
+
+
 def test_unreported_region(go):
     with reverts(go.LoadNotReported, regionId=REGION):
         go.getCurrentLoad(REGION)

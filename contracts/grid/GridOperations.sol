@@ -5,13 +5,16 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IGridManagement} from "./IGridManagement.sol";
 import {IGridOperations} from "./IGridOperations.sol";
 import {PublishedGridLimits} from "../utils/GridLimits.sol";
-import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAuthorized, VoltageOutOfBounds, ZeroAddress} from "../utils/GridErrors.sol";
+import {BatchTooLarge, EmptyBatch, FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAuthorized, VoltageOutOfBounds, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title GridOperations
 /// @notice This contract monitors the load, maintains stability and coordinates balancing in each grid
 /// region. Operator functions may be run only by operators that GridManagement has verified and
 /// authorized, and only for the region that GridManagement lists them in. Checking this takes one
 /// `operatorStatus` call per transaction.
+/// An account with LOAD_REPORTER_ROLE, which the admin grants, may report the load of any region, many
+/// regions in one transaction (reportLoads): the grid's head-end system reads every transformer, and one
+/// transaction for all of them spares each region's operator a transaction of its own.
 /// @dev The admin (DEFAULT_ADMIN_ROLE) reports nothing and configures nothing. It may only remove
 /// automated responses and cancel pending balancing actions, in any region, so that it can clear what a
 /// suspended operator left behind. A CRITICAL stability level declares an emergency in GridManagement,
@@ -23,6 +26,11 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
     /// region generates, within the 32 bits a load report stores. kW resolves a community feeder's
     /// load (a 100 kVA feeder peaks near 90 kW), which whole MW would report as 0.
     uint256 public constant MAX_POWER_KW = 4_000_000_000;
+    /// @notice The role that may report any region's load, in batches (reportLoads).
+    bytes32 public constant LOAD_REPORTER_ROLE = keccak256("LOAD_REPORTER_ROLE");
+    /// @notice Most regions in one reportLoads call: every feeder of a market coupled across MarketZones'
+    /// 34 zones, with room, and at most about 3.5 million gas when every report writes fresh slots.
+    uint256 public constant MAX_LOAD_REPORTS = 64;
     /// @notice Load reports kept per region: one day of 15-minute reports.
     uint256 public constant LOAD_HISTORY_CAPACITY = 96;
     /// @notice Most reports in one getLoadHistory page.
@@ -142,6 +150,22 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
     /// @inheritdoc IGridOperations
     function reportLoad(uint32 regionId, uint256 capacityKW, uint256 demandKW) external {
         _checkOperator(regionId);
+        _recordLoad(regionId, capacityKW, demandKW);
+    }
+
+    /// @inheritdoc IGridOperations
+    function reportLoads(RegionLoad[] calldata loads) external onlyRole(LOAD_REPORTER_ROLE) {
+        uint256 count = loads.length;
+        if (count == 0) revert EmptyBatch();
+        if (count > MAX_LOAD_REPORTS) revert BatchTooLarge(count, MAX_LOAD_REPORTS);
+        for (uint256 i; i < count; ++i) {
+            RegionLoad calldata load = loads[i];
+            _recordLoad(load.regionId, load.capacityKW, load.demandKW);
+        }
+    }
+
+    /// @dev Checks one load report and appends it to the region's history ring, in the caller's name.
+    function _recordLoad(uint32 regionId, uint256 capacityKW, uint256 demandKW) private {
         if (capacityKW == 0 || capacityKW > MAX_POWER_KW) revert CapacityOutOfRange(capacityKW, MAX_POWER_KW);
         if (demandKW > MAX_POWER_KW) revert PowerOutOfRange(demandKW, MAX_POWER_KW);
         uint256 sequence = _loadReportCount[regionId];

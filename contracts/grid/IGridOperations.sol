@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAuthorized, VoltageOutOfBounds, ZeroAddress} from "../utils/GridErrors.sol";
+import {BatchTooLarge, EmptyBatch, FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAuthorized, VoltageOutOfBounds, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title IGridOperations
 /// @notice Load monitoring, stability maintenance and balancing coordination, per grid
@@ -70,7 +70,14 @@ interface IGridOperations {
         uint256 loadPercentage; // demandKW × 100 / capacityKW, rounded down
         LoadStatus status; // getLoadStatus(loadPercentage)
         uint256 reportedAt; // unix s
-        address reportedBy; // the operator
+        address reportedBy; // the region's operator, or a LOAD_REPORTER_ROLE account
+    }
+
+    /// @notice One region's load in a batch of load reports (reportLoads).
+    struct RegionLoad {
+        uint32 regionId;
+        uint256 capacityKW; // capacity available, > 0
+        uint256 demandKW; // demand; may exceed the capacity
     }
 
     /// @notice A region's latest stability metrics, as its operator reported them.
@@ -136,7 +143,8 @@ interface IGridOperations {
 
     /// @notice `operator` reported `regionId`'s load as report number `sequence`.
     /// @param regionId The region reported.
-    /// @param operator The reporting operator of the region.
+    /// @param operator The reporting operator of the region, or the LOAD_REPORTER_ROLE account that
+    /// reported it in a batch.
     /// @param sequence The report's number in the region, from 0.
     /// @param capacityKW The capacity available, kW.
     /// @param demandKW The demand, kW; may exceed the capacity.
@@ -374,6 +382,14 @@ interface IGridOperations {
     /// @notice Reports `regionId`'s capacity (> 0) and demand: stores it as the latest load and
     /// appends it to the region's history ring. The caller's region's operators only.
     function reportLoad(uint32 regionId, uint256 capacityKW, uint256 demandKW) external;
+
+    /// @notice Reports the load of several regions in one transaction, each as reportLoad would
+    /// (the same checks, the same history and events), for up to MAX_LOAD_REPORTS regions. The
+    /// LOAD_REPORTER_ROLE only: the admin grants it to the account that reads every transformer of
+    /// the grid (a head-end system), which then reports them all at once instead of each region's
+    /// operator sending a transaction of its own. EmptyBatch without a load, BatchTooLarge above
+    /// MAX_LOAD_REPORTS.
+    function reportLoads(RegionLoad[] calldata loads) external;
 
     /// @notice `regionId`'s latest load report; LoadNotReported without one.
     function getCurrentLoad(uint32 regionId) external view returns (LoadReport memory);

@@ -477,6 +477,10 @@ def bench_grid_management(report: GasReport, system: Any, operator: Any, chain: 
 # of execution: about 32,000 before its own storage.
 
 BUDGET_REPORT_LOAD = 60_000  # ring slot + report counter rewritten: 32,000 + 2 x 5,000, ample margin
+# A batch's region pays its ring slot and counter rewritten (10,000), its event (about 2,700), its 96
+# bytes of calldata and the loop, with no operatorStatus call: the transaction is shared.
+BUDGET_REPORT_LOADS_PER_REGION = 18_000
+LOAD_BATCH_REGIONS = 34  # a market's most zones (MarketZones.MAX_ZONES), each a feeder's region
 BUDGET_REPORT_STABILITY = 45_000  # the region's metrics slot rewritten: 32,000 + 5,000
 BUDGET_REPORT_STABILITY_FIRING = 100_000  # + config read 2,100, response counter 5,000, 2 fresh slots 44,200, event
 BUDGET_CONFIGURE_RESPONSE = 60_000  # first configuration of a trigger: 1 fresh slot (22,100) + 32,000
@@ -489,7 +493,8 @@ def bench_grid_operations(report: GasReport, grid_operations: Any, operator: Any
     """GridOperations' operator functions, steady state and first time.
 
     `operator`: a verified, authorized GridManagement operator of `region_id`, in a region that
-    has no GridOperations data yet (so the first-time figures are first times). Nothing here is
+    has no GridOperations data yet (so the first-time figures are first times), and GridOperations'
+    admin, which grants itself LOAD_REPORTER_ROLE for the batched load reports. Nothing here is
     CRITICAL, so GridManagement's emergency mode is left alone.
     """
     go, tx = grid_operations, {"sender": operator}
@@ -506,6 +511,21 @@ def bench_grid_operations(report: GasReport, grid_operations: Any, operator: Any
         wrapped,
         BUDGET_REPORT_LOAD,
         f"first report: {first_load:,}; fresh ring slot: {fresh_slot:,}",
+    )
+
+    # reportLoads: a head-end's one transaction for every feeder of a market coupled across its most
+    # zones, steady once every region's ring has wrapped.
+    go.grantRole(go.LOAD_REPORTER_ROLE(), operator, **tx)
+    regions = [region_id + 1_000 + k for k in range(LOAD_BATCH_REGIONS)]
+    batches = []
+    for i in range(go.LOAD_HISTORY_CAPACITY() + 1):
+        chain.pending_timestamp += INTERVAL_SECONDS
+        batches.append(go.reportLoads([(region, 1_000, 500 + i) for region in regions], **tx).gas_used)
+    report.add(
+        f"reportLoads of {LOAD_BATCH_REGIONS} regions, per region (rings wrapped)",
+        batches[-1] // LOAD_BATCH_REGIONS,
+        BUDGET_REPORT_LOADS_PER_REGION,
+        f"the whole transaction: {batches[-1]:,}; each region's first report: {batches[0] // LOAD_BATCH_REGIONS:,} a region",
     )
 
     first = go.reportStabilityMetrics(region_id, 50_000, 1_000, 0, **tx).gas_used

@@ -102,6 +102,11 @@ GRID = (
     ),
     row("emergencyShutdown", note="pauses GridManagement, EnergyTrading, SmartMeter, EnergyAuction"),
     row("reportLoad", "reportLoad (ring wrapped)", note="ring wrapped; {n:reportLoad (ring wrapped)}"),
+    row(
+        "reportLoads, per region of 34",
+        "reportLoads of 34 regions, per region (rings wrapped)",
+        note="a head-end's one transaction for 34 feeders, rings wrapped; {n:reportLoads of 34 regions, per region (rings wrapped)}",
+    ),
     row("reportStabilityMetrics", "reportStabilityMetrics (NORMAL)", note="NORMAL; {n:reportStabilityMetrics (NORMAL)}"),
     row(
         "reportStabilityMetrics, a response fires",

@@ -31,8 +31,9 @@ One run:
       standing limits, in the market of interval i; each meter's reading also settles its orders
       of interval i - 2 into the vault (the energy a bid bought is retired against the import it
       was bid for). The operator reports the power flow (GridManagement.updateGridStatus) and its
-      transformers' load (GridOperations.reportLoad: their summed rating and apparent power, kVA
-      taken as kW; the baseline days report none, a report being stamped with its block's time),
+      transformers' load (GridOperations.reportLoads, one transaction for every feeder: each
+      transformer's rating and apparent power, kVA taken as kW, or their sum when the market is not
+      zoned; the baseline days report none, a report being stamped with its block's time),
       and the reporter the grid state and weather (GridOracle, WeatherOracle); the keeper clears
       the market of interval i - 1, whose readings are in (its clearing time is T); when an event planned
       before the day (demand_events.py: centred on the peak of a forecast from the baseline days,

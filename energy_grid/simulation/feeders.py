@@ -18,9 +18,10 @@ so that each market clears with limits in force at its gate: what lies within th
 before the baseline days are uploaded (the first intervals among it), the rest once the chain stands
 at the day's start.
 
-Each interval every feeder's operator reports its transformer's load (GridOperations.reportLoad,
-kVA taken as kW); after the first report the keeper has each zone's link rated from it
-(MarketZones.syncRating), which caps any later limit.
+Each interval the run's operator reports every feeder's transformer load in one transaction
+(GridOperations.reportLoads, kVA taken as kW): it holds LOAD_REPORTER_ROLE, as a grid's head-end
+system that reads every transformer would. After the first report the keeper has each zone's link
+rated from it (MarketZones.syncRating), which caps any later limit.
 
 Each action checks the chain first, so a resumed run sends only what is missing.
 """
@@ -157,10 +158,11 @@ class Feeders:
     # ---- Each interval ----
 
     def report_loads(self, result: IntervalResult, at_s: int, check: bool) -> None:
-        """The transformers' load (kVA taken as kW): in a zoned run each feeder's operator reports its
-        own transformer; otherwise the operator reports the feeders' summed rating and apparent power
-        for the one region, so that its load percentage is the feeders' loading (with one feeder, the
-        transformer's own). With `check`, a report the chain holds already is not sent again."""
+        """The transformers' load (kVA taken as kW), all in one reportLoads of the run's operator: in
+        a zoned run each feeder's transformer in its own region; otherwise the feeders' summed rating
+        and apparent power for the one region, so that its load percentage is the feeders' loading
+        (with one feeder, the transformer's own). With `check`, a report the chain holds already is
+        not sent again."""
         state = self.state
         grid = result.grid
         if state.zoned:
@@ -169,11 +171,14 @@ class Feeders:
             reports = [(0, grid.transformer_rating_kva, grid.transformer_apparent_kva)]
         operations = state.client["GridOperations"]
         reported_at = self._loads_reported_at([state.feeder_region(feeder) for feeder, _, _ in reports]) if check else None
-        for i, (feeder, rating_kva, apparent_kva) in enumerate(reports):
-            if reported_at is not None and reported_at[i] >= at_s:
-                continue
-            call = prepare(operations, "reportLoad", state.feeder_region(feeder), rating_kva, apparent_kva)
-            state.sender.send(state.feeder_operator(feeder), call, gas=GAS_LOAD_REPORT, actor="operator")
+        loads = [
+            (state.feeder_region(feeder), rating_kva, apparent_kva)
+            for i, (feeder, rating_kva, apparent_kva) in enumerate(reports)
+            if reported_at is None or reported_at[i] < at_s
+        ]
+        if loads:
+            call = prepare(operations, "reportLoads", loads)
+            state.sender.send(state.actors.operator, call, gas=GAS_LOAD_REPORT * len(loads), actor="operator")
 
     def sync_ratings(self) -> None:
         """The keeper rates each zone's link from its latest load report, where the rating differs."""

@@ -455,26 +455,30 @@ class _Auditor:
         return event_ids, windows, [v for v in verified if int(v["eventId"]) in event_ids]
 
     def _load_reports(self) -> list[_LoadReport]:
-        """Every feeder's load reports in a zoned run (each by its region's operator), else the
-        operator's for the whole community (_region_load_reports)."""
+        """Every feeder's load reports in a zoned run, else the whole community's
+        (_region_load_reports)."""
         state = self.state
         if not state.zoned:
             return self._region_load_reports(0)
         return [report for feeder in range(state.feeders) for report in self._region_load_reports(feeder)]
 
     def _region_load_reports(self, feeder: int) -> list[_LoadReport]:
-        """The operator's load reports of the simulated days, in order: from the first interval's
-        end on (a set-up may declare the transformers' rating before). GridOperations takes an
-        operator's reports for its own region only.
+        """The feeder's load reports of the simulated days, in order: from the first interval's
+        end on (a set-up may declare the transformers' rating before). Either the feeder's operator
+        sent them (the live load reporter) or the run's operator, holding GridOperations'
+        LOAD_REPORTER_ROLE (the simulation: one reportLoads for every feeder); a report by anyone
+        else is not the run's.
 
         From the LoadReported events, and from the region's report history where it holds a report
         no event tells of: a node restarted from its last state dump (anvil) may hold storage a
         little newer than its last block, so a report can stand in the state while its block, and
         its event, are gone. Such a report counts as made in the first block stamped at its time or
         later."""
-        operator, region = self.state.feeder_operator(feeder).address, self.state.feeder_region(feeder)
+        reporters = {self.state.feeder_operator(feeder).address, self.state.actors.operator.address}
+        region = self.state.feeder_region(feeder)
         decoder = EventDecoder(self.client["GridOperations"], "LoadReported")
-        logs = self.state.logs(decoder, [decoder.topic, None, self._topics([operator])[0]], from_block=self._day_first_block())
+        topics = [decoder.topic, "0x" + region.to_bytes(32, "big").hex(), self._topics(sorted(reporters))]
+        logs = self.state.logs(decoder, topics, from_block=self._day_first_block())
         blocks = [int(log["blockNumber"], 16) for log in logs]
         by_sequence: dict[int, _LoadReport] = {}
         for log, block, timestamp_s in zip(logs, blocks, self.state.sender.block_timestamps(blocks), strict=True):
@@ -488,7 +492,7 @@ class _Auditor:
         history = self.client.grid_operations.load_history(region, max(0, count - held), min(count, held)) if count else []
         latest_block = int(self.client.w3.eth.block_number)
         for r in history:
-            if r.sequence in by_sequence or r.reported_by != operator or r.reported_at <= self.state.calendar.day_start_s:
+            if r.sequence in by_sequence or r.reported_by not in reporters or r.reported_at <= self.state.calendar.day_start_s:
                 continue
             block = first_block_at(self.client.w3, r.reported_at, self._day_first_block(), latest_block)
             interval = self.state.calendar.interval_of(r.reported_at) - 1

@@ -70,6 +70,12 @@ class SetUp:
         gateway_role = meter_c.functions.GATEWAY_ROLE().call()
         if not meter_c.functions.hasRole(gateway_role, a.gateway.address).call():
             sender.send(a.operator, prepare(meter_c, "grantRole", gateway_role, a.gateway.address), gas=GAS_ROLE, actor="operator")
+        # The operator reports every feeder's load in one transaction, as a grid's head-end system does.
+        operations = c["GridOperations"]
+        load_reporter_role = operations.functions.LOAD_REPORTER_ROLE().call()
+        if not operations.functions.hasRole(load_reporter_role, a.operator.address).call():
+            call = prepare(operations, "grantRole", load_reporter_role, a.operator.address)
+            sender.send(a.operator, call, gas=GAS_ROLE, actor="operator")
         # The reporter is these oracles' only one: a value needs more than half of the reporters, so
         # with the deployer reporting too, nothing the reporter sends alone would be written.
         for oracle in ("GridOracle", "WeatherOracle"):
