@@ -162,6 +162,52 @@ def test_the_books_read_through_extsload_match_the_auctions_own_views(a, zones, 
     assert list(preview.zones) == [0, 1] and preview.soldWh == preview.boughtWh
 
 
+def test_a_cleared_markets_occupancy_words_hold_its_zones_results_and_its_books_still_read(
+    a, zones, auction_traders, fee_recipient, chain
+):
+    """Clearing keeps each zone's result in the word that held its bid occupancy (Town, which bids), or its
+    ask occupancy where it has no bids (Hill, which only sells): it rewrites a slot clearing has just read.
+    The books' views still show every tick's volume; a preview is refused, since there is no book left to
+    clear."""
+    seller, buyer, other = auction_traders[:3]
+    period = open_period(chain)
+    place(a, seller, 0, period, False, 1_000, 12)
+    place(a, seller, HILL, period, False, 4_000, 10)
+    place(a, buyer, TOWN, period, True, 3_000, 40)
+    place(a, other, TOWN, period, False, 500, 35)
+    before = {zone: zones.getZoneTickVolumes(period, zone) for zone in (0, HILL, TOWN)}
+    assert before[0] == a.getTickVolumes(period)
+    close_gate(chain, period)
+    a.clear(period, sender=fee_recipient)
+
+    slots = a.bookSlots()
+
+    def occupancy_words(zone: int) -> list[int]:
+        book = period << 8 | zone
+        keys = [keccak(encode(["uint256", "uint256"], [book, slot])) for slot in (slots.bidTicks, slots.askTicks)]
+        return [int.from_bytes(word, "big") for word in a.extsload(keys)]
+
+    def result_word(zone: int) -> int:
+        info = zones.getZoneResult(period, zone)
+        return (
+            info.clearingTick
+            | info.bidMarginalTick << 8 | info.bidRationedWh << 16 | info.bidLevelWh << 56
+            | info.askMarginalTick << 96 | info.askRationedWh << 104 | info.askLevelWh << 144
+            | info.role << 184 | (info.netExportWh % 2**64) << 192
+        )
+
+    assert occupancy_words(TOWN) == [result_word(TOWN), 1 << 35]
+    assert occupancy_words(HILL) == [0, result_word(HILL)]
+    assert occupancy_words(0) == [0, result_word(0)]
+    for zone in (0, HILL, TOWN):
+        assert zones.getZoneTickVolumes(period, zone) == before[zone]
+    assert a.getTickVolumes(period) == before[0]
+    with reverts(zones.MarketAlreadyCleared, period=period):
+        zones.clearMarket(period)
+    with reverts(zones.ZonesNotCleared, period=period):
+        zones.getZoneResult(period, 3)  # a zone with no orders in the market
+
+
 # ---- Limits: who sets them, for which periods, and what the market uses ----
 
 

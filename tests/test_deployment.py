@@ -331,6 +331,8 @@ def expected_role_table(
     for name in ("GridOperations", "PriceOracle", "WeatherOracle", "GridOracle", "PriceDiscovery", "DemandResponse",
                  "CarbonCredits", "EnergyAssetNFT", "MarketZones"):
         table[name] = {"DEFAULT_ADMIN_ROLE": admin}
+    # Nobody reports load in batches until the admin grants a grid's head-end system the role.
+    table["GridOperations"]["LOAD_REPORTER_ROLE"] = set()
     # Programs write DemandResponse's once-only record of rewarded intervals.
     table["DemandResponse"]["REDUCTION_RECORDER_ROLE"] = a(system.demand_programs)
     return table

@@ -151,7 +151,10 @@ contract EnergyAuctionExtension is AuctionCommon, IEnergyAuctionExtension {
         bidVolumesWh = new uint256[](n);
         askVolumesWh = new uint256[](n);
         uint256 book = _bookKey(period, 0);
-        for (uint256 occupied = _bidTicks[book] | _askTicks[book]; occupied != 0; occupied &= occupied - 1) {
+        uint256 occupied = _bidTicks[book] | _askTicks[book];
+        // A market cleared across zones keeps the bus's result in its occupancy words, so every tick is read.
+        if (_clearings[period].longSide == IEnergyAuction.LongSide.ZONES) occupied = AuctionState.everyTick(n);
+        for (; occupied != 0; occupied &= occupied - 1) {
             uint256 tick = BitMath.lowestBit(occupied);
             (bidVolumesWh[tick], askVolumesWh[tick]) = BookWords.read(_ticks, book, tick).volumesWh(tick);
         }

@@ -125,6 +125,10 @@ interface IMarketZones {
     /// @notice The market has not cleared across zones.
     /// @param period The market.
     error ZonesNotCleared(uint256 period);
+    /// @notice The market of `period` has cleared, so its books hold its zones' results: there is nothing
+    /// left to preview.
+    /// @param period The market.
+    error MarketAlreadyCleared(uint256 period);
     /// @notice The region is not one of the market's zones.
     /// @param regionId The region.
     error ZoneUnknown(uint32 regionId);
@@ -202,16 +206,16 @@ interface IMarketZones {
     ) external;
 
     /// @notice Clears the market of `period` across its zones with the link limits in force for it, reading
-    /// its books from the auction. The auction calls it at clearing; anyone may call it to preview one.
+    /// its books from the auction: anyone may call it to preview how the market would clear, until it has
+    /// cleared (MarketAlreadyCleared after: getZoneResult has each zone's result).
     function clearMarket(uint256 period) external view returns (CoupledResult memory result);
 
     /// @notice Clears the market of `period` as clearMarket does, or takes the result its steps finished
-    /// (SteppedClearing) if that result balances, and keeps each zone's result for its orders' claims. Only
-    /// the auction calls it, at clearing. A result that does not balance is never recorded.
-    /// @return busTick The bus's price on the grid.
-    /// @return soldWh What every zone's asks sold.
-    /// @return surplus What buyers pay beyond what sellers net: fees, rounding and the congestion rent.
-    function recordClearing(uint256 period) external returns (uint256 busTick, uint256 soldWh, uint256 surplus);
+    /// (SteppedClearing) if that result balances, emits each zone's result and returns them all. Only the
+    /// auction calls it, at clearing, and keeps each zone's result for its orders' claims (in the words that
+    /// held the zone's book occupancy: AuctionState.zoneResultIn). A result that does not balance is never
+    /// returned.
+    function recordClearing(uint256 period) external returns (CoupledResult memory result);
 
     /// @notice One side of a zone's result, as the auction pays that side's orders: the zone's tick, the
     /// side's marginal tick and its L and T.

@@ -46,8 +46,6 @@ contract MarketZones is AccessControl, IMarketZones {
     /// @dev An operator's limits for one period: the import limit plus one in the low 128 bits and the
     /// export limit plus one above, so that zero means "not set".
     mapping(uint256 periodAndZone => uint256) private _limits;
-    /// @dev Each zone's result in each market cleared across zones, keyed as the auction keys its books.
-    mapping(uint256 book => ZoneResult) private _results;
     ISteppedClearing private _stepped;
     /// @dev The periods whose steps have begun: only their clearing can have a stepped result.
     mapping(uint256 period => bool) private _stepsBegun;
@@ -136,6 +134,8 @@ contract MarketZones is AccessControl, IMarketZones {
 
     /// @inheritdoc IMarketZones
     function clearMarket(uint256 period) external view returns (CoupledResult memory) {
+        // A cleared market's occupancy words hold its zones' results, so its books cannot be read again.
+        if (AuctionState.isCleared(_auction, period)) revert MarketAlreadyCleared(period);
         // slither-disable-next-line uninitialized-local: _clearMarket fills it
         ClearingTerms memory terms;
         return _clearMarket(period, terms);
@@ -159,21 +159,19 @@ contract MarketZones is AccessControl, IMarketZones {
     }
 
     /// @inheritdoc IMarketZones
-    function recordClearing(uint256 period) external returns (uint256 busTick, uint256 soldWh, uint256 surplus) {
+    function recordClearing(uint256 period) external returns (CoupledResult memory r) {
         if (msg.sender != _auction) revert NotAuction(msg.sender);
-        CoupledResult memory r = _steppedResult(period);
+        r = _steppedResult(period);
         // slither-disable-next-line uninitialized-local: set below, by the clearing or from the auction
         ClearingTerms memory terms;
         if (r.zones.length == 0) r = _clearMarket(period, terms);
         else terms = AuctionState.terms(_auction, period);
         for (uint256 i; i < r.zones.length; ++i) {
             ZoneResult result = ZoneResult.wrap(r.zoneResults[i]);
-            _results[AuctionState.bookKey(period, r.zones[i])] = result;
             uint256 pricePerKWh = terms.minPricePerKWh + result.tick() * terms.tickSizePerKWh;
             emit ZoneCleared(period, r.zones[i], result.role(), result.tick(), pricePerKWh, result.netExportWh());
         }
         emit CongestionRentAccrued(period, r.congestionRent);
-        return (r.busTick, r.soldWh, r.surplus);
     }
 
     // ---- Views ----
@@ -219,8 +217,11 @@ contract MarketZones is AccessControl, IMarketZones {
         askVolumesWh = new uint256[](n);
         uint256[] memory zones = new uint256[](1);
         zones[0] = zone;
+        // A cleared market's occupancy words hold its zones' results, so every tick of its grid is read.
+        uint256[] memory occupied = new uint256[](1);
+        occupied[0] = AuctionState.isCleared(_auction, period) ? AuctionState.everyTick(n) : AuctionState.occupancy(_auction, period, zones)[0];
         // slither-disable-next-line unused-return: the volumes are read off the levels, not the bids' total
-        (uint256[][] memory read,) = AuctionState.readLevels(_auction, period, zones, AuctionState.occupancy(_auction, period, zones));
+        (uint256[][] memory read,) = AuctionState.readLevels(_auction, period, zones, occupied);
         uint256[] memory levels = read[0];
         for (uint256 j; j < levels.length; ++j) {
             uint256 tick = uint8(levels[j]);
@@ -325,7 +326,7 @@ contract MarketZones is AccessControl, IMarketZones {
     /// @dev A zone's recorded result. Every recorded result is non-zero, since a side that traded nothing
     /// keeps T = 1.
     function _recorded(uint256 period, uint256 zone) private view returns (ZoneResult result) {
-        result = _results[AuctionState.bookKey(period, zone)];
+        result = ZoneResult.wrap(AuctionState.zoneResult(_auction, period, zone));
         if (ZoneResult.unwrap(result) == 0) revert ZonesNotCleared(period);
     }
 

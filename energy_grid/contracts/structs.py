@@ -251,6 +251,15 @@ class LoadReport:
 
 
 @dataclass(frozen=True)
+class RegionLoad:
+    """IGridOperations.RegionLoad: one region's load in a batch of load reports (reportLoads)."""
+
+    region_id: int
+    capacity_kw: int
+    demand_kw: int
+
+
+@dataclass(frozen=True)
 class MaintenanceRecord:
     """IEnergyAssetNFT.MaintenanceRecord."""
 
@@ -688,6 +697,7 @@ SOLIDITY_STRUCTS: dict[str, type] = {
     "IGridManagement.GridStatus": GridStatus,
     "ISmartMeterRegistry.IntervalRecord": IntervalRecord,
     "IGridOperations.LoadReport": LoadReport,
+    "IGridOperations.RegionLoad": RegionLoad,
     "IEnergyAssetNFT.MaintenanceRecord": MaintenanceRecord,
     "IEnergyAuction.MarketInfo": MarketInfo,
     "IEnergyAuction.BookSlots": BookSlots,

@@ -1189,8 +1189,12 @@ class SystemMachine(RuleBasedStateMachine):
                 assert not self.books["auction"].zone_bits(period), f"market {period} had zoned orders, cleared alone"
                 continue
             assert net[period] == 0, f"market {period}: the zones' net exports add up to {net[period]} Wh"
-            coupled = w.node.call(w.c["zones"], "clearMarket", period)
-            assert coupled[1] == coupled[2] == self.books["auction"].volume[period], f"market {period}: {coupled}"
+            # A cleared market's books hold its zones' results: the preview is refused, and the auction's
+            # record of the volume sold in all zones is what the model's books traded.
+            preview, market = w.node.calls([(w.c["zones"], "clearMarket", (period,)), (w.c["auction"], "getMarket", (period,))])
+            assert preview == Reverted("MarketAlreadyCleared"), f"market {period}: {preview}"
+            sold_wh = market[7]
+            assert sold_wh == self.books["auction"].volume[period], f"market {period}: {sold_wh} Wh sold"
             if period in self.run_results:
                 zones, results = self.run_results[period]
                 # ZoneResult: the tick in the low byte, the role at bit 184, the net export a signed 64-bit number from bit 192.

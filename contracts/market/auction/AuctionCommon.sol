@@ -6,6 +6,8 @@ import {IEnergyAuction} from "../IEnergyAuction.sol";
 import {IEnergyVault} from "../../vault/IEnergyVault.sol";
 import {VaultCalls} from "../../vault/VaultCalls.sol";
 import {AuctionStorage, Clearing, Market} from "./AuctionStorage.sol";
+import {AuctionState} from "./AuctionState.sol";
+import {ZoneResult} from "../../types/ZoneResult.sol";
 
 /// @title AuctionCommon
 /// @notice The rules the auction and its extension share over the auction's storage: the grid fees'
@@ -55,7 +57,8 @@ abstract contract AuctionCommon is AuctionStorage {
     }
 
     /// @dev Returns the Clearing that pays an order on side `isBid` of zone `zone` in a market that cleared
-    /// across zones (LongSide.ZONES in `c`, the market's own result): its zone's side with that side as the
+    /// across zones (LongSide.ZONES in `c`, the market's own result), from the zone's result that clearing
+    /// kept in the zone's occupancy words: its zone's side with that side as the
     /// long one, so that orders better than its marginal tick fill in full, orders at it share L of T and
     /// worse ones get nothing. The volume is only marked non-zero, since the marginal fields decide. A
     /// market that cleared alone pays from its own result, so callers ask this only of a market cleared
@@ -66,8 +69,10 @@ abstract contract AuctionCommon is AuctionStorage {
         view
         returns (Clearing memory)
     {
-        // slither-disable-next-line calls-loop: a view of the MarketZones the admin set once, asked once per claim or settled slot of a bounded batch
-        (uint256 tick, uint256 marginalTick, uint256 rationedWh, uint256 levelWh) = _marketZones.sideResult(period, zone, isBid);
+        uint256 book = _bookKey(period, zone);
+        ZoneResult result = ZoneResult.wrap(AuctionState.zoneResultIn(_bidTicks[book], _askTicks[book]));
+        uint256 tick = result.tick();
+        (uint256 marginalTick, uint256 rationedWh, uint256 levelWh) = result.marginal(isBid);
         Market storage market = _markets[period];
         return Clearing(
             true,

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IEnergyAuction} from "../IEnergyAuction.sol";
+import {IMarketZones} from "../IMarketZones.sol";
 import {IEnergyVault} from "../../vault/IEnergyVault.sol";
 import {ZeroAddress} from "../../utils/GridErrors.sol";
 import {AuctionOrder, AuctionOrderLibrary} from "../../types/AuctionOrder.sol";
@@ -117,12 +118,20 @@ abstract contract AuctionMarkets is AuctionCommon, IEnergyAuction {
     // zone gets its own price and its own rationing, and the market's Clearing reports the bus's price,
     // the volume sold in all zones and LongSide.ZONES, which sends claims to their zone's result.
 
-    /// @dev Clears the market of `period` across its zones. MarketZones reads the books, computes and keeps
-    /// each zone's result; the auction stores the bus's price and the volume sold in all zones, and accrues
+    /// @dev Clears the market of `period` across its zones. MarketZones reads the books and computes each
+    /// zone's result; the auction keeps each one in the zone's occupancy words (AuctionState.zoneResultIn),
+    /// which clearing has just read, stores the bus's price and the volume sold in all zones, and accrues
     /// what buyers pay beyond what sellers net (fees, rounding and the congestion rent).
     function _clearZones(uint256 period, Market memory market, uint256 feeBps) private {
-        // slither-disable-next-line calls-loop,reentrancy-benign,reentrancy-events: MarketZones is the admin's, set once; it records the zones' results and calls back only to read the books
-        (uint256 busTick, uint256 soldWh, uint256 surplus) = _marketZones.recordClearing(period);
+        // slither-disable-next-line calls-loop,reentrancy-benign,reentrancy-events: MarketZones is the admin's, set once; it computes the zones' results and calls back only to read the books
+        IMarketZones.CoupledResult memory r = _marketZones.recordClearing(period);
+        for (uint256 i; i < r.zones.length; ++i) {
+            uint256 book = _bookKey(period, r.zones[i]);
+            // A zone in the market holds orders on at least one side, so this rewrites an occupancy word.
+            if (_bidTicks[book] != 0) _bidTicks[book] = r.zoneResults[i];
+            else _askTicks[book] = r.zoneResults[i];
+        }
+        (uint256 busTick, uint256 soldWh, uint256 surplus) = (r.busTick, r.soldWh, r.surplus);
         uint256 busPricePerKWh = market.minPricePerKWh + busTick * market.tickSizePerKWh;
         _clearings[period] =
             Clearing(true, uint8(busTick), 0, LongSide.ZONES, uint16(feeBps), uint80(busPricePerKWh), uint48(soldWh), 0, 0);

@@ -266,7 +266,41 @@ library AuctionState {
         return uint256(load(auction, slotOf(period, ZONES_OF_SLOT)));
     }
 
-    /// @notice The ticks that hold bids or asks in each of the books of `zones` in `period`, in one call.
+    /// @notice A zone's result in a market cleared across zones (a ZoneResult word), or 0 if the market has not
+    /// cleared across zones or the zone held no orders in it. See `zoneResultIn` for where it is kept.
+    function zoneResult(address auction, uint256 period, uint256 zone) internal view returns (uint256) {
+        bytes32[] memory slots = new bytes32[](3);
+        uint256 book = bookKey(period, zone);
+        (slots[0], slots[1], slots[2]) =
+            (slotOf(period, CLEARINGS_SLOT), slotOf(book, BID_TICKS_SLOT), slotOf(book, ASK_TICKS_SLOT));
+        bytes32[] memory words = IEnergyAuction(auction).extsload(slots);
+        if (!clearedAcrossZones(uint256(words[0]))) return 0;
+        return zoneResultIn(uint256(words[1]), uint256(words[2]));
+    }
+
+    /// @notice Where a market cleared across zones keeps each zone's result: in the zone's bid occupancy word if
+    /// its bids occupied any tick, else in its ask occupancy word. Once the market has cleared its books take
+    /// no more orders, so the occupancy words are free, and a result written over one rewrites a slot that
+    /// clearing has just read instead of creating a fresh one. A result is never zero, so a bid word that
+    /// is not zero after clearing holds the result, and one that is zero left it to the ask word.
+    function zoneResultIn(uint256 bidWord, uint256 askWord) internal pure returns (uint256) {
+        return bidWord != 0 ? bidWord : askWord;
+    }
+
+    /// @notice Every tick of a grid of `tickCount` ticks, as an occupancy word: what a view of a cleared market's
+    /// book reads, since its occupancy words may hold its zones' results.
+    function everyTick(uint256 tickCount) internal pure returns (uint256) {
+        return tickCount >= 256 ? type(uint256).max : (1 << tickCount) - 1;
+    }
+
+    /// @notice Whether a Clearing word is that of a market cleared across zones: priced, its long side ZONES
+    /// (bits 24-31).
+    function clearedAcrossZones(uint256 clearingWord) internal pure returns (bool) {
+        return _clearingPrice(clearingWord) != 0 && uint8(clearingWord >> 24) == uint8(IEnergyAuction.LongSide.ZONES);
+    }
+
+    /// @notice The ticks that hold bids or asks in each of the books of `zones` in `period`, in one call. Only
+    /// before the market clears: a market cleared across zones keeps its zones' results in these words.
     function occupancy(address auction, uint256 period, uint256[] memory zones) internal view returns (uint256[] memory occupied) {
         bytes32[] memory slots = new bytes32[](2 * zones.length);
         for (uint256 i; i < zones.length; ++i) {
