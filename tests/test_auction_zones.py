@@ -155,7 +155,7 @@ def test_the_books_read_through_extsload_match_the_auctions_own_views(a, zones, 
     bids, asks = zones.getZoneTickVolumes(period, 1)
     assert (bids[30], asks[30], sum(bids), sum(asks)) == (3_000, 2_000, 3_000, 2_000)
     slots = a.bookSlots()
-    assert len(set(slots)) == 6
+    assert len(set(slots)) == 5
     zones_slot = keccak(encode(["uint256", "uint256"], [period, slots.zonesOf]))
     assert a.extsload([zones_slot]) == [(1 << 1).to_bytes(32, "big")]
     preview = zones.clearMarket(period)
@@ -165,10 +165,9 @@ def test_the_books_read_through_extsload_match_the_auctions_own_views(a, zones, 
 def test_a_cleared_markets_occupancy_words_hold_its_zones_results_and_its_books_still_read(
     a, zones, auction_traders, fee_recipient, chain
 ):
-    """Clearing keeps each zone's result in the word that held its bid occupancy (Town, which bids), or its
-    ask occupancy where it has no bids (Hill, which only sells): it rewrites a slot clearing has just read.
-    The books' views still show every tick's volume; a preview is refused, since there is no book left to
-    clear."""
+    """A book's one occupancy word marks the ticks of both sides (Town's bid at 40 and ask at 35); clearing
+    keeps each zone's result there, a rewrite of a slot clearing has just read. The books' views still
+    show every tick's volume; a preview is refused, since there is no book left to clear."""
     seller, buyer, other = auction_traders[:3]
     period = open_period(chain)
     place(a, seller, 0, period, False, 1_000, 12)
@@ -177,15 +176,15 @@ def test_a_cleared_markets_occupancy_words_hold_its_zones_results_and_its_books_
     place(a, other, TOWN, period, False, 500, 35)
     before = {zone: zones.getZoneTickVolumes(period, zone) for zone in (0, HILL, TOWN)}
     assert before[0] == a.getTickVolumes(period)
-    close_gate(chain, period)
-    a.clear(period, sender=fee_recipient)
-
     slots = a.bookSlots()
 
-    def occupancy_words(zone: int) -> list[int]:
-        book = period << 8 | zone
-        keys = [keccak(encode(["uint256", "uint256"], [book, slot])) for slot in (slots.bidTicks, slots.askTicks)]
-        return [int.from_bytes(word, "big") for word in a.extsload(keys)]
+    def occupancy_word(zone: int) -> int:
+        (word,) = a.extsload([keccak(encode(["uint256", "uint256"], [period << 8 | zone, slots.occupiedTicks]))])
+        return int.from_bytes(word, "big")
+
+    assert [occupancy_word(zone) for zone in (0, HILL, TOWN)] == [1 << 12, 1 << 10, 1 << 35 | 1 << 40]
+    close_gate(chain, period)
+    a.clear(period, sender=fee_recipient)
 
     def result_word(zone: int) -> int:
         info = zones.getZoneResult(period, zone)
@@ -196,9 +195,8 @@ def test_a_cleared_markets_occupancy_words_hold_its_zones_results_and_its_books_
             | info.role << 184 | (info.netExportWh % 2**64) << 192
         )
 
-    assert occupancy_words(TOWN) == [result_word(TOWN), 1 << 35]
-    assert occupancy_words(HILL) == [0, result_word(HILL)]
-    assert occupancy_words(0) == [0, result_word(0)]
+    for zone in (0, HILL, TOWN):
+        assert occupancy_word(zone) == result_word(zone)
     for zone in (0, HILL, TOWN):
         assert zones.getZoneTickVolumes(period, zone) == before[zone]
     assert a.getTickVolumes(period) == before[0]
@@ -449,7 +447,7 @@ def test_auction_state_reads_the_slots_solidity_lays_out(project, admin, a):
     word stored through Solidity reads back at the slot Solidity hashes for its key."""
     harness = project.AuctionStateHarness.deploy(sender=admin)
     assert harness.auctionSlots() == tuple(a.bookSlots())
-    assert harness.slots() == (4, 5, 6, 8)
+    assert harness.slots() == (4, 5, 6, 7)
     harness.setWord(7, 12_345, sender=admin)
     slot = keccak(encode(["uint256", "uint256"], [7, 6]))
     assert harness.extsload([slot, b"\0" * 32]) == [(12_345).to_bytes(32, "big"), b"\0" * 32]

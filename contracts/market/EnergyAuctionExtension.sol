@@ -151,7 +151,7 @@ contract EnergyAuctionExtension is AuctionCommon, IEnergyAuctionExtension {
         bidVolumesWh = new uint256[](n);
         askVolumesWh = new uint256[](n);
         uint256 book = _bookKey(period, 0);
-        uint256 occupied = _bidTicks[book] | _askTicks[book];
+        uint256 occupied = _occupiedTicks[book];
         // A market cleared across zones keeps the bus's result in its occupancy words, so every tick is read.
         if (_clearings[period].longSide == IEnergyAuction.LongSide.ZONES) occupied = AuctionState.everyTick(n);
         for (; occupied != 0; occupied &= occupied - 1) {
@@ -165,8 +165,7 @@ contract EnergyAuctionExtension is AuctionCommon, IEnergyAuctionExtension {
         return IEnergyAuction.BookSlots(
             AuctionState.slotOf(_markets),
             AuctionState.slotOf(_clearings),
-            AuctionState.slotOf(_bidTicks),
-            AuctionState.slotOf(_askTicks),
+            AuctionState.slotOf(_occupiedTicks),
             AuctionState.slotOf(_ticks),
             AuctionState.slotOf(_zonesOf)
         );

@@ -71,8 +71,7 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     struct BookSlots {
         uint256 markets; // period => Market: orderCount (32 bits), tickCount (16), minPricePerKWh (80), tickSizePerKWh (80), bidVolumeWh (48)
         uint256 clearings; // period => Clearing; feeBps in bits 32-47
-        uint256 bidTicks; // book => occupancy bitmap of the bids' ticks
-        uint256 askTicks; // book => occupancy bitmap of the asks' ticks
+        uint256 occupiedTicks; // book => occupancy bitmap of the ticks holding bids or asks; a cleared zone's result
         uint256 ticks; // tick word => bidWh (64 bits) | askWh << 64
         uint256 zonesOf; // period => bitmap of the zones other than the bus that hold orders
     }

@@ -212,8 +212,8 @@ interface IMarketZones {
 
     /// @notice Clears the market of `period` as clearMarket does, or takes the result its steps finished
     /// (SteppedClearing) if that result balances, emits each zone's result and returns them all. Only the
-    /// auction calls it, at clearing, and keeps each zone's result for its orders' claims (in the words that
-    /// held the zone's book occupancy: AuctionState.zoneResultIn). A result that does not balance is never
+    /// auction calls it, at clearing, and keeps each zone's result for its orders' claims (in the word that
+    /// held the zone's book occupancy: AuctionState.zoneResult). A result that does not balance is never
     /// returned.
     function recordClearing(uint256 period) external returns (CoupledResult memory result);
 

@@ -27,8 +27,7 @@ contract AuctionClearingHarness {
     uint256 private constant PERIOD = 1;
 
     mapping(uint256 => TickVolumes) private _ticks;
-    mapping(uint256 => uint256) private _bidTicks;
-    mapping(uint256 => uint256) private _askTicks;
+    mapping(uint256 => uint256) private _occupiedTicks;
     mapping(uint256 => Clearing) private _clearings;
 
     /// @notice Joins `orders`, in the order given, to an empty book of `tickCount` ticks and clears it at
@@ -46,7 +45,7 @@ contract AuctionClearingHarness {
         for (uint256 i; i < orders.length; ++i) {
             placed[i] = _join(orders[i], market);
         }
-        (result, surplus) = AuctionClearing.clear(_ticks, PERIOD, market, _bidTicks[PERIOD], _askTicks[PERIOD], feeBps);
+        (result, surplus) = AuctionClearing.clear(_ticks, PERIOD, market, _occupiedTicks[PERIOD], feeBps);
         outcomes = new IEnergyAuction.OrderOutcome[](orders.length);
         for (uint256 i; i < orders.length; ++i) {
             outcomes[i] = AuctionClearing.outcome(orders[i].isBid, placed[i], result);
@@ -56,7 +55,7 @@ contract AuctionClearingHarness {
     /// @dev Joins one order to the book as the auction does, with its tick's price as its limit.
     function _join(BookOrder calldata o, Market memory market) private returns (AuctionOrder) {
         (uint256 beforeWh, uint256 afterWh) = BookWords.addTo(
-            _ticks, o.isBid ? _bidTicks : _askTicks, _clearings, PERIOD, o.tick, o.amountWh, o.isBid, AuctionClearing.MAX_TICK_VOLUME_WH
+            _ticks, _occupiedTicks, _clearings, PERIOD, o.tick, o.amountWh, o.isBid, AuctionClearing.MAX_TICK_VOLUME_WH
         );
         if (afterWh > AuctionClearing.MAX_TICK_VOLUME_WH) revert TickFull(afterWh);
         if (o.isBid) market.bidVolumeWh += uint48(o.amountWh);

@@ -14,7 +14,6 @@ contract AuctionStateHarness {
     mapping(uint256 => Market) private _markets;
     mapping(uint256 => Clearing) private _clearings;
     mapping(uint256 => uint256) private _words;
-    mapping(uint256 => uint256) private _moreWords;
     mapping(uint256 => TickVolumes) private _ticks;
 
     /// @notice Stores `value` at key `key` of the words mapping.
@@ -28,12 +27,11 @@ contract AuctionStateHarness {
     }
 
     /// @notice The slots AuctionState reads the auction's mappings at, in IEnergyAuction.BookSlots' order.
-    function auctionSlots() external pure returns (uint256, uint256, uint256, uint256, uint256, uint256) {
+    function auctionSlots() external pure returns (uint256, uint256, uint256, uint256, uint256) {
         return (
             AuctionState.MARKETS_SLOT,
             AuctionState.CLEARINGS_SLOT,
-            AuctionState.BID_TICKS_SLOT,
-            AuctionState.ASK_TICKS_SLOT,
+            AuctionState.OCCUPIED_TICKS_SLOT,
             AuctionState.TICKS_SLOT,
             AuctionState.ZONES_OF_SLOT
         );

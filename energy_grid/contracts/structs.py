@@ -295,8 +295,7 @@ class BookSlots:
 
     markets: int
     clearings: int
-    bid_ticks: int
-    ask_ticks: int
+    occupied_ticks: int
     ticks: int
     zones_of: int
 

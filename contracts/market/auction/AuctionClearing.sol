@@ -45,18 +45,18 @@ library AuctionClearing {
     // bid and ask at or below p, so it rises only at occupied ticks, and the scan reads only those.
 
     /// @notice Clears the market of `period` at fee rate `feeBps`. The book is `market` together with the
-    /// occupancy bitmaps `bidBits` and `askBits`. Returns the market's result and the surplus, which is
-    /// what buyers pay beyond what sellers net (the fees plus the rounding surplus); the auction accrues it.
+    /// occupancy bitmap `occupied` of the ticks that hold bids or asks. Returns the market's result and the
+    /// surplus, which is what buyers pay beyond what sellers net (the fees plus the rounding surplus); the
+    /// auction accrues it.
     function clear(
         mapping(uint256 => TickVolumes) storage ticks,
         uint256 period,
         Market memory market,
-        uint256 bidBits,
-        uint256 askBits,
+        uint256 occupied,
         uint256 feeBps
     ) internal view returns (Clearing memory result, uint256 surplus) {
         (uint256 low, uint256 high, uint256 tradedWh) =
-            competitiveTicks(ticks, period, market.tickCount, market.bidVolumeWh, bidBits | askBits);
+            competitiveTicks(ticks, period, market.tickCount, market.bidVolumeWh, occupied);
         uint256 clearingTick = low + (high - low) / 2;
         result = Clearing({
             opened: true,
@@ -69,7 +69,7 @@ library AuctionClearing {
             rationedWh: 0,
             marginalLevelWh: 0
         });
-        surplus = _walkSides(ticks, period, bidBits, askBits, result);
+        surplus = _walkSides(ticks, period, occupied, result);
     }
 
     /// @notice Finds the first and the last competitive tick, [low, high], and the volume traded at them:
@@ -122,18 +122,16 @@ library AuctionClearing {
 
     /// @dev Walks both sides of a market that traded and records the long side and its marginal level in
     /// `result`. Returns what buyers pay beyond what sellers net, or zero if nothing traded.
-    function _walkSides(
-        mapping(uint256 => TickVolumes) storage ticks,
-        uint256 period,
-        uint256 bidBits,
-        uint256 askBits,
-        Clearing memory result
-    ) private view returns (uint256 surplus) {
+    function _walkSides(mapping(uint256 => TickVolumes) storage ticks, uint256 period, uint256 occupied, Clearing memory result)
+        private
+        view
+        returns (uint256 surplus)
+    {
         if (result.volumeWh == 0) return 0;
         uint256 clearingTick = result.clearingTick;
         Walk memory asks =
-            _walk(ticks, period, clearingTick == 255 ? askBits : askBits & ((1 << (clearingTick + 1)) - 1), false, result);
-        Walk memory bids = _walk(ticks, period, (bidBits >> clearingTick) << clearingTick, true, result);
+            _walk(ticks, period, clearingTick == 255 ? occupied : occupied & ((1 << (clearingTick + 1)) - 1), false, result);
+        Walk memory bids = _walk(ticks, period, (occupied >> clearingTick) << clearingTick, true, result);
         surplus = bids.value - asks.value;
         if (!asks.isLong && !bids.isLong) return surplus;
         Walk memory marginal = asks.isLong ? asks : bids;
@@ -143,8 +141,9 @@ library AuctionClearing {
         result.marginalLevelWh = uint40(marginal.levelWh);
     }
 
-    /// @dev Walks one side's levels at or better than the clearing price (`bits`), best first, until the
-    /// traded volume is reached. Each level fills in full except the last one, which gets what is left.
+    /// @dev Walks one side's levels at or better than the clearing price (`bits`, the ticks that hold bids or
+    /// asks; a tick without this side's volume is a level of none), best first, until the traded volume is
+    /// reached. Each level fills in full except the last one, which gets what is left.
     /// Sums what each filled level pays (for bids) or nets (for asks), rounding once per level, exactly
     /// as the claims of its orders will pay it.
     function _walk(
@@ -174,12 +173,29 @@ library AuctionClearing {
                 }
                 if (last) {
                     // If any volume is left behind, in this level or in worse ones, this side is long.
-                    (w.isLong, w.tick, w.rationedWh, w.levelWh) = (filledWh < levelWh || bits != 0, tick, filledWh, levelWh);
+                    (w.isLong, w.tick, w.rationedWh, w.levelWh) = (filledWh < levelWh || _holdsSide(ticks, period, bits, isBid), tick, filledWh, levelWh);
                     return w;
                 }
                 reachedWh += levelWh;
             }
         }
+    }
+
+    /// @dev Whether any tick of `bits` holds volume on the side `isBid`. The ticks between the clearing tick
+    /// and a walk's last level were read when the competitive ticks were found, so their words are warm.
+    function _holdsSide(mapping(uint256 => TickVolumes) storage ticks, uint256 period, uint256 bits, bool isBid)
+        private
+        view
+        returns (bool)
+    {
+        unchecked {
+            while (bits != 0) {
+                uint256 tick = BitMath.lowestBit(bits);
+                bits &= bits - 1;
+                if (BookWords.read(ticks, period, tick).sideWh(tick, isBid) != 0) return true;
+            }
+        }
+        return false;
     }
 
     // ---- What an order gets ----

@@ -6,7 +6,6 @@ import {IEnergyAuction} from "../IEnergyAuction.sol";
 import {IEnergyVault} from "../../vault/IEnergyVault.sol";
 import {VaultCalls} from "../../vault/VaultCalls.sol";
 import {AuctionStorage, Clearing, Market} from "./AuctionStorage.sol";
-import {AuctionState} from "./AuctionState.sol";
 import {ZoneResult} from "../../types/ZoneResult.sol";
 
 /// @title AuctionCommon
@@ -58,7 +57,7 @@ abstract contract AuctionCommon is AuctionStorage {
 
     /// @dev Returns the Clearing that pays an order on side `isBid` of zone `zone` in a market that cleared
     /// across zones (LongSide.ZONES in `c`, the market's own result), from the zone's result that clearing
-    /// kept in the zone's occupancy words: its zone's side with that side as the
+    /// kept in the zone's occupancy word (AuctionState.zoneResult): its zone's side with that side as the
     /// long one, so that orders better than its marginal tick fill in full, orders at it share L of T and
     /// worse ones get nothing. The volume is only marked non-zero, since the marginal fields decide. A
     /// market that cleared alone pays from its own result, so callers ask this only of a market cleared
@@ -69,8 +68,7 @@ abstract contract AuctionCommon is AuctionStorage {
         view
         returns (Clearing memory)
     {
-        uint256 book = _bookKey(period, zone);
-        ZoneResult result = ZoneResult.wrap(AuctionState.zoneResultIn(_bidTicks[book], _askTicks[book]));
+        ZoneResult result = ZoneResult.wrap(_occupiedTicks[_bookKey(period, zone)]);
         uint256 tick = result.tick();
         (uint256 marginalTick, uint256 rationedWh, uint256 levelWh) = result.marginal(isBid);
         Market storage market = _markets[period];

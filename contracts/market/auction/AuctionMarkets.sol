@@ -78,7 +78,7 @@ abstract contract AuctionMarkets is AuctionCommon, IEnergyAuction {
         internal
         returns (uint256 beforeWh, uint256 afterWh)
     {
-        return BookWords.addTo(_ticks, isBid ? _bidTicks : _askTicks, _clearings, book, tick, amountWh, isBid, MAX_TICK_VOLUME_WH);
+        return BookWords.addTo(_ticks, _occupiedTicks, _clearings, book, tick, amountWh, isBid, MAX_TICK_VOLUME_WH);
     }
 
     /// @dev Clears a market that may clear and has not cleared yet. AuctionClearing holds the rule; this
@@ -95,7 +95,7 @@ abstract contract AuctionMarkets is AuctionCommon, IEnergyAuction {
         if (_zonesOf[period] != 0) return _clearZones(period, market, feeBps);
         uint256 book = _bookKey(period, 0);
         (Clearing memory result, uint256 surplus) =
-            AuctionClearing.clear(_ticks, book, market, _bidTicks[book], _askTicks[book], feeBps);
+            AuctionClearing.clear(_ticks, book, market, _occupiedTicks[book], feeBps);
         _clearings[period] = result;
         // slither-disable-next-line costly-loop: it is one warm write per cleared market, and at most one per reading of a metered batch
         if (surplus != 0) _accruedFeesPlusOne += surplus;
@@ -119,17 +119,15 @@ abstract contract AuctionMarkets is AuctionCommon, IEnergyAuction {
     // the volume sold in all zones and LongSide.ZONES, which sends claims to their zone's result.
 
     /// @dev Clears the market of `period` across its zones. MarketZones reads the books and computes each
-    /// zone's result; the auction keeps each one in the zone's occupancy words (AuctionState.zoneResultIn),
+    /// zone's result; the auction keeps each one in the zone's occupancy word (AuctionState.zoneResult),
     /// which clearing has just read, stores the bus's price and the volume sold in all zones, and accrues
     /// what buyers pay beyond what sellers net (fees, rounding and the congestion rent).
     function _clearZones(uint256 period, Market memory market, uint256 feeBps) private {
         // slither-disable-next-line calls-loop,reentrancy-benign,reentrancy-events: MarketZones is the admin's, set once; it computes the zones' results and calls back only to read the books
         IMarketZones.CoupledResult memory r = _marketZones.recordClearing(period);
         for (uint256 i; i < r.zones.length; ++i) {
-            uint256 book = _bookKey(period, r.zones[i]);
-            // A zone in the market holds orders on at least one side, so this rewrites an occupancy word.
-            if (_bidTicks[book] != 0) _bidTicks[book] = r.zoneResults[i];
-            else _askTicks[book] = r.zoneResults[i];
+            // A zone in the market holds orders, so this rewrites its occupancy word, which clearing has read.
+            _occupiedTicks[_bookKey(period, r.zones[i])] = r.zoneResults[i];
         }
         (uint256 busTick, uint256 soldWh, uint256 surplus) = (r.busTick, r.soldWh, r.surplus);
         uint256 busPricePerKWh = market.minPricePerKWh + busTick * market.tickSizePerKWh;

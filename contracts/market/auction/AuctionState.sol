@@ -20,10 +20,9 @@ library AuctionState {
     // (tests/test_auction_zones.py holds these to the auction's own `bookSlots()`).
     uint256 internal constant MARKETS_SLOT = 4;
     uint256 internal constant CLEARINGS_SLOT = 5;
-    uint256 internal constant BID_TICKS_SLOT = 6;
-    uint256 internal constant ASK_TICKS_SLOT = 7;
-    uint256 internal constant TICKS_SLOT = 8;
-    uint256 internal constant ZONES_OF_SLOT = 10;
+    uint256 internal constant OCCUPIED_TICKS_SLOT = 6;
+    uint256 internal constant TICKS_SLOT = 7;
+    uint256 internal constant ZONES_OF_SLOT = 9;
 
     /// @dev The bytes before the slots in a call to the auction's extsload: its selector, the array's offset and length.
     uint256 private constant EXTSLOAD_HEAD = 0x44;
@@ -267,24 +266,15 @@ library AuctionState {
     }
 
     /// @notice A zone's result in a market cleared across zones (a ZoneResult word), or 0 if the market has not
-    /// cleared across zones or the zone held no orders in it. See `zoneResultIn` for where it is kept.
+    /// cleared across zones or the zone held no orders in it. A market cleared across zones keeps each
+    /// zone's result in the zone's occupancy word: once the market has cleared its books take no more
+    /// orders, so the word is free, and writing the result over it rewrites a slot clearing has just read
+    /// instead of creating a fresh one. A zone in the market holds orders, so its word is never zero.
     function zoneResult(address auction, uint256 period, uint256 zone) internal view returns (uint256) {
-        bytes32[] memory slots = new bytes32[](3);
-        uint256 book = bookKey(period, zone);
-        (slots[0], slots[1], slots[2]) =
-            (slotOf(period, CLEARINGS_SLOT), slotOf(book, BID_TICKS_SLOT), slotOf(book, ASK_TICKS_SLOT));
+        bytes32[] memory slots = new bytes32[](2);
+        (slots[0], slots[1]) = (slotOf(period, CLEARINGS_SLOT), slotOf(bookKey(period, zone), OCCUPIED_TICKS_SLOT));
         bytes32[] memory words = IEnergyAuction(auction).extsload(slots);
-        if (!clearedAcrossZones(uint256(words[0]))) return 0;
-        return zoneResultIn(uint256(words[1]), uint256(words[2]));
-    }
-
-    /// @notice Where a market cleared across zones keeps each zone's result: in the zone's bid occupancy word if
-    /// its bids occupied any tick, else in its ask occupancy word. Once the market has cleared its books take
-    /// no more orders, so the occupancy words are free, and a result written over one rewrites a slot that
-    /// clearing has just read instead of creating a fresh one. A result is never zero, so a bid word that
-    /// is not zero after clearing holds the result, and one that is zero left it to the ask word.
-    function zoneResultIn(uint256 bidWord, uint256 askWord) internal pure returns (uint256) {
-        return bidWord != 0 ? bidWord : askWord;
+        return clearedAcrossZones(uint256(words[0])) ? uint256(words[1]) : 0;
     }
 
     /// @notice Every tick of a grid of `tickCount` ticks, as an occupancy word: what a view of a cleared market's
@@ -302,15 +292,14 @@ library AuctionState {
     /// @notice The ticks that hold bids or asks in each of the books of `zones` in `period`, in one call. Only
     /// before the market clears: a market cleared across zones keeps its zones' results in these words.
     function occupancy(address auction, uint256 period, uint256[] memory zones) internal view returns (uint256[] memory occupied) {
-        bytes32[] memory slots = new bytes32[](2 * zones.length);
+        bytes32[] memory slots = new bytes32[](zones.length);
         for (uint256 i; i < zones.length; ++i) {
-            uint256 book = bookKey(period, zones[i]);
-            (slots[2 * i], slots[2 * i + 1]) = (slotOf(book, BID_TICKS_SLOT), slotOf(book, ASK_TICKS_SLOT));
+            slots[i] = slotOf(bookKey(period, zones[i]), OCCUPIED_TICKS_SLOT);
         }
         bytes32[] memory words = IEnergyAuction(auction).extsload(slots);
         occupied = new uint256[](zones.length);
         for (uint256 i; i < zones.length; ++i) {
-            occupied[i] = uint256(words[2 * i]) | uint256(words[2 * i + 1]);
+            occupied[i] = uint256(words[i]);
         }
     }
 

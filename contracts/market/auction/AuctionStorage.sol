@@ -95,9 +95,10 @@ abstract contract AuctionStorage is GridFees, Pausable {
     mapping(uint256 period => Market) internal _markets;
     mapping(uint256 period => Clearing) internal _clearings;
     // A market keeps one book per zone, keyed by _bookKey(period, zone); the bus is zone 0, so a market
-    // without zones keeps the one book it always had.
-    mapping(uint256 book => uint256) internal _bidTicks;
-    mapping(uint256 book => uint256) internal _askTicks;
+    // without zones keeps the one book it always had. A book's occupancy word has a bit for each tick
+    // that holds bids or asks (one word for both sides, so that a book's first order creates one word,
+    // not two); once the market has cleared across zones it holds the zone's result (AuctionState.zoneResult).
+    mapping(uint256 book => uint256) internal _occupiedTicks;
     mapping(uint256 bookAndTick => TickVolumes) internal _ticks;
     // slither-disable-next-line uninitialized-state: the auction writes it; its extension, which Slither reads as a contract of its own, runs on the auction's storage by delegatecall
     mapping(uint256 place => AuctionOrder) internal _orders;

@@ -45,8 +45,8 @@ library BookWords {
     }
 
     /// @notice Adds `amountWh` to one side of tick `tick` of book `book` in `ticks`. If that side held no
-    /// volume at the tick, it also marks the tick in the side's occupancy bitmap, which `occupied` keeps by
-    /// book. Nothing is added if the side would then pass `maxWh` (at most MAX_SIDE_WH). Returns the side's
+    /// volume at the tick, it also marks the tick in the book's occupancy bitmap (one for both sides), which
+    /// `occupied` keeps by book, unless the other side has marked it already. Nothing is added if the side would then pass `maxWh` (at most MAX_SIDE_WH). Returns the side's
     /// volume before, which is the order's C(i-1), and the volume with the amount added; when that is above
     /// `maxWh`, nothing was added. `clearings` tells whether an earlier market has cleared. The period stays
     /// within what a word can name (TickVolumesLibrary.heldBy): the auction takes orders at most
@@ -92,7 +92,10 @@ library BookWords {
         assembly ("memory-safe") {
             sstore(slot, add(word, shl(shift, amountWh)))
         }
-        if (beforeWh == 0) occupied[book] |= 1 << tick;
+        if (beforeWh == 0) {
+            uint256 bits = occupied[book];
+            if (bits & (1 << tick) == 0) occupied[book] = bits | (1 << tick);
+        }
     }
 
     /// @dev The storage slot of `key` in `ticks`, as Solidity places a mapping's entry.

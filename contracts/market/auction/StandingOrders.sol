@@ -285,7 +285,7 @@ abstract contract StandingOrders is AuctionMarkets {
         if ((isBid ? b.placed.bidWh() : b.placed.askWh()) != 0) return _skip(b, SkipReason.ALREADY_PLACED);
         uint256 zone = b.placed.zone();
         (uint256 beforeWh, uint256 afterWh) = BookWords.addTo(
-            _ticks, isBid ? _bidTicks : _askTicks, _clearings, _bookKey(b.period, zone), tick, amountWh, isBid, MAX_TICK_VOLUME_WH
+            _ticks, _occupiedTicks, _clearings, _bookKey(b.period, zone), tick, amountWh, isBid, MAX_TICK_VOLUME_WH
         );
         // As long as the tick stays within its bound, every volume in the slot fits its 40 bits.
         if (afterWh > MAX_TICK_VOLUME_WH) return _skip(b, SkipReason.TICK_FULL);
