@@ -109,6 +109,11 @@ def address_topic(address: str) -> str:
     return "0x" + "00" * 12 + address.lower().removeprefix("0x")
 
 
+def uint_topic(value: int) -> str:
+    """An indexed unsigned integer (a region id) as a log filter's topic."""
+    return "0x" + value.to_bytes(32, "big").hex()
+
+
 def _hex(value: Any) -> str:
     text = value.hex() if isinstance(value, bytes | bytearray) else str(value)
     return text.removeprefix("0x")
@@ -126,4 +131,4 @@ def first_block_at(w3: Web3, timestamp: int, low: int, high: int) -> int:
     return low
 
 
-__all__ = ["EventDecoder", "address_topic", "first_block_at"]
+__all__ = ["EventDecoder", "address_topic", "first_block_at", "uint_topic"]

@@ -62,7 +62,7 @@ from typing import Any
 from eth_keys.datatypes import PrivateKey
 
 from energy_grid.chain.accounts import DEV_CHAIN_ID
-from energy_grid.chain.events import EventDecoder
+from energy_grid.chain.events import EventDecoder, uint_topic
 from energy_grid.community.model import CommunityModel, IntervalResult
 from energy_grid.contracts.client import GridClient, GridError
 from energy_grid.contracts.sender import TransactionSender, prepare
@@ -141,7 +141,7 @@ class OnChainEvents:
         # Each feeder with registered households is watched in its own region (every feeder in the
         # first's unless the community is zoned): an event cuts only the households of its region.
         self.feeders_of_region = feeders_by_region(demand_response.members_by_feeder, state.feeder_region)
-        self.region_topics = ["0x" + region.to_bytes(32, "big").hex() for region in sorted(self.feeders_of_region)]
+        self.region_topics = [uint_topic(region) for region in sorted(self.feeders_of_region)]
         self.next_block = state.record.anchor_block
         # (event id, its region's feeders, start s, end s) not yet begun when read
         self.pending: list[tuple[int, frozenset[int], int, int]] = []

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from energy_grid.chain.events import EventDecoder, address_topic, first_block_at
+from energy_grid.chain.events import EventDecoder, address_topic, first_block_at, uint_topic
 from energy_grid.community.model import IntervalResult
 from energy_grid.contracts.client import GridError
 from energy_grid.contracts.sender import prepare
@@ -477,7 +477,7 @@ class _Auditor:
         reporters = {self.state.feeder_operator(feeder).address, self.state.actors.operator.address}
         region = self.state.feeder_region(feeder)
         decoder = EventDecoder(self.client["GridOperations"], "LoadReported")
-        topics = [decoder.topic, "0x" + region.to_bytes(32, "big").hex(), self._topics(sorted(reporters))]
+        topics = [decoder.topic, uint_topic(region), self._topics(sorted(reporters))]
         logs = self.state.logs(decoder, topics, from_block=self._day_first_block())
         blocks = [int(log["blockNumber"], 16) for log in logs]
         by_sequence: dict[int, _LoadReport] = {}

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 
 from web3 import Web3
 
-from energy_grid.chain.events import EventDecoder
+from energy_grid.chain.events import EventDecoder, uint_topic
 from energy_grid.contracts.client import GridClient, GridError
 from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.domain.demand_response import BASELINE_DAYS
 from energy_grid.domain.units import INTERVALS_PER_DAY, interval_of, interval_power_w, transformer_load_kw, transformer_loading_per_mille
-from energy_grid.services.reporters.schedule import LOG_CHUNK_BLOCKS, report_due_s, uint_topic
+from energy_grid.services.reporters.schedule import LOG_CHUNK_BLOCKS, report_due_s
 
 MAX_HISTORY_PAGE = 96  # SmartMeter.MAX_HISTORY_PAGE: one day of intervals
 

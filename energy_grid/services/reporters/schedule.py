@@ -18,7 +18,7 @@ from typing import Any
 
 from web3 import Web3
 
-from energy_grid.chain.events import EventDecoder, address_topic
+from energy_grid.chain.events import EventDecoder, address_topic, uint_topic
 from energy_grid.contracts.client import GridClient
 from energy_grid.domain.units import INTERVAL_SECONDS, interval_of
 
@@ -51,11 +51,6 @@ def interval_label(interval: int) -> str:
 def missed_intervals(last_due_s: int | None, due_s: int) -> int:
     """How many interval reports fell due strictly between two due times (0 when the first is unknown)."""
     return 0 if last_due_s is None else max(0, (due_s - last_due_s) // INTERVAL_SECONDS - 1)
-
-
-def uint_topic(value: int) -> str:
-    """An indexed unsigned integer (a region id) as a log filter's topic."""
-    return "0x" + value.to_bytes(32, "big").hex()
 
 
 class BlockSearch:
@@ -126,5 +121,4 @@ __all__ = [
     "last_ended_interval",
     "missed_intervals",
     "report_due_s",
-    "uint_topic",
 ]
