@@ -58,6 +58,7 @@ PUBLIC: dict[str, str] = {
     "EnergyTrading.cancelOrderBySig": "any relayer: the trader's EIP-712 signature is the authorization",
     "EnergyTrading.invalidateNonces": "raises the caller's own signed-message nonce (NonceNotRaised for a lower one)",
     "SmartMeter.submitSignedReadings": "any relayer: each reading's meter signature (EIP-712, nonce, deadline) is the authorization",
+    "SmartMeter.submitPackedSignedReadings": "as submitSignedReadings, in packed calldata: each meter's signature is the authorization",
     "SmartMeter.setStandingOrderBySig": (
         "any relayer: the meter owner's EIP-712 signature (nonce, deadline) is the authorization"
     ),

@@ -95,6 +95,7 @@ from conftest import (
 from eth_account import Account
 from eth_utils import keccak
 
+from energy_grid.chain.packed_readings import pack_readings
 from energy_grid.deploy.system import deploy_energy_auction, deploy_smart_meter, interface_type
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 from energy_grid.signing.auction import SignedAuctionOrder, sign_auction_order
@@ -150,7 +151,9 @@ GUARDED: dict[str, tuple[str, ...]] = {
     "SmartMeter": (
         "submitReading",
         "submitReadings",
+        "submitPackedReadings",
         "submitSignedReadings",
+        "submitPackedSignedReadings",
         "settleStandingOrders",
         "settleStandingOrdersIn",
         "redeemConsumption",
@@ -198,7 +201,9 @@ NO_OUTER = {
     "EnergyAuction.withdrawFees": _GIVES,
     "SmartMeter.submitReading": _METERED,
     "SmartMeter.submitReadings": _METERED,
+    "SmartMeter.submitPackedReadings": _METERED,
     "SmartMeter.submitSignedReadings": _METERED,
+    "SmartMeter.submitPackedSignedReadings": _METERED,
     "SmartMeter.settleStandingOrders": _METERED,
     "SmartMeter.settleStandingOrdersIn": _METERED,
     "SmartMeter.redeemConsumption": "burns the owner's EnergyToken: no vault, no PaymentToken",
@@ -395,7 +400,9 @@ GRID_REFUSED = (
     "EnergyAssetShares.depositRevenue",
     "SmartMeter.submitReading",
     "SmartMeter.submitReadings",
+    "SmartMeter.submitPackedReadings",
     "SmartMeter.submitSignedReadings",
+    "SmartMeter.submitPackedSignedReadings",
     "SmartMeter.settleStandingOrders",
     "SmartMeter.settleStandingOrdersIn",
     "EnergyVault.deposit",
@@ -754,7 +761,12 @@ def _grid(
         "EnergyAssetShares.depositRevenue": (shares, shares.depositRevenue.encode_input(asset_id, 1_000)),
         "SmartMeter.submitReading": (meter, meter.submitReading.encode_input((now, 0, 2_000, FREQUENCY, VOLTAGE))),
         "SmartMeter.submitReadings": (meter, meter.submitReadings.encode_input([seller_meter], [(now, 0, 4_000, FREQUENCY, VOLTAGE)])),
+        "SmartMeter.submitPackedReadings": (
+            meter,
+            meter.submitPackedReadings.encode_input(pack_readings([(seller_meter, (now, 0, 4_000, FREQUENCY, VOLTAGE))])),
+        ),
         "SmartMeter.submitSignedReadings": (meter, meter.submitSignedReadings.encode_input([own_reading.as_tuple()])),
+        "SmartMeter.submitPackedSignedReadings": (meter, meter.submitPackedSignedReadings.encode_input(own_reading.packed())),
         "SmartMeter.settleStandingOrders": (meter, meter.settleStandingOrders.encode_input([seller_meter])),
         "SmartMeter.settleStandingOrdersIn": (meter, meter.settleStandingOrdersIn.encode_input(auction, [seller_meter])),
         "SmartMeter.redeemConsumption": (meter, meter.redeemConsumption.encode_input(token_meter, 500)),

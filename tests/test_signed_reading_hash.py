@@ -1,11 +1,13 @@
-"""The SignedReadingHash library through SignedReadingHashHarness: the EIP-712 struct hash of a
-meter-signed reading, hashed in scratch memory, against a reference built with abi encoding, alone
-and for a batch whose results sit in memory allocated before the hashing."""
+"""The SignedReadingHash library through SignedReadingHashHarness: the key that signed a meter's
+reading, recovered from the EIP-712 digest hashed in scratch memory, against a digest built with abi
+encoding and signed with eth-keys, alone and for a batch whose results sit in memory allocated before
+the hashing."""
 
 from __future__ import annotations
 
 import pytest
 from eth_abi import encode
+from eth_keys import keys
 from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,9 +30,16 @@ def reference_struct_hash(meter: str, nonce: int, deadline: int, reading: tuple[
     )
 
 
-def as_argument(meter: str, nonce: int, deadline: int, reading: tuple[int, ...]) -> tuple:
-    # v, r and s are not hashed: any value leaves the hash as it is.
-    return (meter, nonce, deadline, reading, 27, b"\x11" * 32, b"\x22" * 32)
+KEY = keys.PrivateKey(keccak(text="a meter's device key"))
+DOMAIN = keccak(text="a domain separator")
+BYTES32 = st.binary(min_size=32, max_size=32)
+
+
+def signed_argument(meter: str, nonce: int, deadline: int, reading: tuple[int, ...], domain: bytes = DOMAIN) -> tuple:
+    """The SignedReading struct with KEY's signature of the reference digest in `domain`."""
+    digest = keccak(b"\x19\x01" + domain + reference_struct_hash(meter, nonce, deadline, reading))
+    signature = KEY.sign_msg_hash(digest)
+    return (meter, nonce, deadline, reading, signature.v + 27, signature.r.to_bytes(32, "big"), signature.s.to_bytes(32, "big"))
 
 
 @pytest.fixture(scope="module")
@@ -44,24 +53,39 @@ def test_the_type_hashes_are_the_meter_registrys(harness, smart_meter):
     assert reading_type_hash == keccak(text=METER_READING_TYPE) == smart_meter.METER_READING_TYPEHASH()
 
 
-def test_a_typical_reading_hashes_as_abi_encoding_does(harness, admin):
+def test_a_typical_reading_recovers_its_signer(harness, admin):
     signed = (admin.address, 3, 1_900_000_000, (1_800_000_000, 12_345, 678, 50_000, 1_000))
-    assert harness.structHash(as_argument(*signed)) == reference_struct_hash(*signed)
+    assert harness.signer(DOMAIN, signed_argument(*signed)) == KEY.public_key.to_checksum_address()
 
 
-def test_the_signature_does_not_enter_the_hash(harness, admin):
-    signed = (admin.address, 0, 1, (1, 2, 3, 4, 5))
-    other_signature = (*as_argument(*signed)[:4], 28, b"\x33" * 32, b"\x44" * 32)
-    assert harness.structHash(other_signature) == harness.structHash(as_argument(*signed))
+def test_any_other_field_or_domain_recovers_another_key(harness, admin):
+    signed = (admin.address, 3, 1_900_000_000, (1_800_000_000, 12_345, 678, 50_000, 1_000))
+    argument = signed_argument(*signed)
+    key = KEY.public_key.to_checksum_address()
+    assert harness.signer(keccak(text="another domain"), argument) != key
+    other_meter = "0x" + "11" * 20
+    assert other_meter != admin.address.lower()
+    for field, value in ((0, other_meter), (1, argument[1] + 1), (2, argument[2] + 1)):
+        changed = list(argument)
+        changed[field] = value
+        assert harness.signer(DOMAIN, tuple(changed)) != key
+    for index in range(5):
+        reading = list(argument[3])
+        reading[index] += 1
+        assert harness.signer(DOMAIN, (*argument[:3], tuple(reading), *argument[4:])) != key
+    # A v other than 27 or 28 and an r of zero recover nobody.
+    assert harness.signer(DOMAIN, (*argument[:4], 29, *argument[5:])) == "0x" + "0" * 40
+    assert harness.signer(DOMAIN, (*argument[:5], bytes(32), argument[6])) == "0x" + "0" * 40
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(signed=SIGNED)
-def test_any_reading_hashes_as_abi_encoding_does(harness, signed):
-    assert harness.structHash(as_argument(*signed)) == reference_struct_hash(*signed)
+@given(signed=SIGNED, domain=BYTES32)
+def test_any_reading_recovers_its_signer(harness, signed, domain):
+    assert harness.signer(domain, signed_argument(signed[0], signed[1], signed[2], signed[3], domain)) == KEY.public_key.to_checksum_address()
 
 
 @settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(SIGNED, min_size=1, max_size=8))
-def test_a_batch_hashes_each_reading_and_leaves_allocated_memory_alone(harness, batch):
-    assert harness.structHashes([as_argument(*signed) for signed in batch]) == [reference_struct_hash(*signed) for signed in batch]
+def test_a_batch_recovers_each_signer_and_leaves_allocated_memory_alone(harness, batch):
+    signers = harness.signers(DOMAIN, [signed_argument(*signed) for signed in batch])
+    assert signers == [KEY.public_key.to_checksum_address()] * len(batch)

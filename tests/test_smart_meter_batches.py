@@ -14,6 +14,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
+from energy_grid.chain.packed_readings import READING_BYTES, SIGNED_READING_BYTES, pack_readings
 from energy_grid.domain.units import (
     DAY_SECONDS,
     FREQUENCY_NOMINAL_MILLIHZ,
@@ -53,6 +54,21 @@ def _accounts_before_isolation(admin, owner, other, stranger, meter_device, mete
 
 # ----------------------------------------------------------------------------- batches
 
+BATCH_FORMS = ("abi", "packed")
+
+
+@pytest.fixture(params=BATCH_FORMS)
+def submit_batch(request, smart_meter, admin):
+    """A gateway batch (sent by the admin, who holds GATEWAY_ROLE) in the ABI's encoding
+    (submitReadings) or packed (submitPackedReadings): every batch test runs with both."""
+
+    def send(meters: list[str], readings: list[tuple[int, ...]]) -> Any:
+        if request.param == "packed":
+            return smart_meter.submitPackedReadings(pack_readings(zip(meters, readings, strict=True)), sender=admin)
+        return smart_meter.submitReadings(meters, readings, sender=admin)
+
+    return send
+
 
 @pytest.fixture
 def three_meters(smart_meter, admin, owner, other, meter_device, meter_device_2, accounts, chain):
@@ -64,12 +80,12 @@ def three_meters(smart_meter, admin, owner, other, meter_device, meter_device_2,
     return meters, tx.timestamp
 
 
-def test_batch_mints_to_each_owner(smart_meter, energy_token, admin, owner, other, three_meters, reading, chain):
+def test_batch_mints_to_each_owner(smart_meter, submit_batch, energy_token, admin, owner, other, three_meters, reading, chain):
     meters, registered_at = three_meters
     ts = registered_at + 60
     chain.pending_timestamp = ts
     readings = [reading(10, 100, timestamp=ts), reading(120, 1_200, timestamp=ts), reading(230, 2_300, timestamp=ts)]
-    tx = smart_meter.submitReadings(meters, readings, sender=admin)
+    tx = submit_batch(meters, readings)
 
     assert tx.events.filter(smart_meter.ReadingAccepted) == [
         accepted(smart_meter, meters[0], ts, 10, 100),
@@ -87,13 +103,13 @@ def test_batch_mints_to_each_owner(smart_meter, energy_token, admin, owner, othe
     assert [smart_meter.getLatestReading(m).timestamp for m in meters] == [ts] * 3
 
 
-def test_batch_mints_only_for_exports(smart_meter, energy_token, admin, owner, other, three_meters, reading, chain):
+def test_batch_mints_only_for_exports(smart_meter, submit_batch, energy_token, admin, owner, other, three_meters, reading, chain):
     """Readings without an export increase mint nothing; the others are still minted to their owners."""
     meters, registered_at = three_meters
     ts = registered_at + 60
     chain.pending_timestamp = ts
     readings = [reading(10, 100, timestamp=ts), reading(120, 1_000, timestamp=ts), reading(200, 2_300, timestamp=ts)]
-    tx = smart_meter.submitReadings(meters, readings, sender=admin)
+    tx = submit_batch(meters, readings)
 
     assert tx.events.filter(smart_meter.ReadingAccepted) == [
         accepted(smart_meter, meters[0], ts, 10, 100),
@@ -110,13 +126,13 @@ def test_batch_mints_only_for_exports(smart_meter, energy_token, admin, owner, o
     # A batch that exports nothing mints nothing.
     chain.pending_timestamp = ts + 60
     readings = [reading(11, 100, timestamp=ts + 60), reading(121, 1_000, timestamp=ts + 60)]
-    tx = smart_meter.submitReadings(meters[:2], readings, sender=admin)
+    tx = submit_batch(meters[:2], readings)
     assert tx.events.filter(energy_token.Transfer) == []
     assert len(tx.events.filter(smart_meter.ReadingAccepted)) == 2
     assert energy_token.totalSupply() == 400
 
 
-def test_meters_registered_together_share_their_intervals_words(smart_meter, admin, owner, other, reading, chain):
+def test_meters_registered_together_share_their_intervals_words(smart_meter, submit_batch, admin, owner, other, reading, chain):
     """Meters registered one after another share each interval's word of the load profile, three to a
     word: every meter keeps its own Wh, frequency and voltage in it, however the readings of one word
     arrive (in one batch, in several, or alone), and a meter with several meters' owner keeps that owner."""
@@ -131,15 +147,13 @@ def test_meters_registered_together_share_their_intervals_words(smart_meter, adm
         reading(10 * (i + 1), 100 * (i + 1), timestamp=start + 10, frequency_millihz=49_900 + i, voltage_per_mille=990 + i)
         for i in range(5)
     ]
-    smart_meter.submitReadings(meters, first_readings, sender=admin)
+    submit_batch(meters, first_readings)
     # More readings in the same interval, for some meters only, in another transaction: their cells add up.
     chain.pending_timestamp = start + 100
-    smart_meter.submitReadings(
-        meters[1:4:2], [reading(30, 300, timestamp=start + 100), reading(50, 450, timestamp=start + 100)], sender=admin
-    )
+    submit_batch(meters[1:4:2], [reading(30, 300, timestamp=start + 100), reading(50, 450, timestamp=start + 100)])
     # The next interval: one meter alone.
     chain.pending_timestamp = start + INTERVAL_SECONDS + 5
-    smart_meter.submitReadings([meters[2]], [reading(40, 330, timestamp=start + INTERVAL_SECONDS + 5)], sender=admin)
+    submit_batch([meters[2]], [reading(40, 330, timestamp=start + INTERVAL_SECONDS + 5)])
 
     energy = [(10, 100), (30, 300), (30, 300), (50, 450), (50, 500)]
     for i, m in enumerate(meters):
@@ -167,7 +181,7 @@ def test_minting_needs_meter_role_on_token(smart_meter, energy_token, admin, met
     assert smart_meter.getLatestReading(meter).timestamp == baseline + 61
 
 
-def test_batch_bad_item_reverts_whole_batch(smart_meter, energy_token, admin, owner, three_meters, reading, chain):
+def test_batch_bad_item_reverts_whole_batch(smart_meter, submit_batch, energy_token, admin, owner, three_meters, reading, chain):
     meters, registered_at = three_meters
     ts = registered_at + 60
     chain.pending_timestamp = ts
@@ -177,19 +191,19 @@ def test_batch_bad_item_reverts_whole_batch(smart_meter, energy_token, admin, ow
         reading(230, 2_300, timestamp=ts),
     ]
     with reverts(smart_meter.FrequencyOutOfBounds, meter=meters[1], gridFrequencyMilliHz=44_999):
-        smart_meter.submitReadings(meters, readings, sender=admin)
+        submit_batch(meters, readings)
     assert energy_token.totalSupply() == 0
     latest = [smart_meter.getLatestReading(m) for m in meters]
     assert [(r.consumption, r.production) for r in latest] == [(0, 0), (100, 1_000), (200, 2_000)]
 
 
-def test_batch_unknown_meter_reverts(smart_meter, admin, stranger, three_meters, reading, chain):
+def test_batch_unknown_meter_reverts(smart_meter, submit_batch, admin, stranger, three_meters, reading, chain):
     meters, registered_at = three_meters
     ts = registered_at + 60
     chain.pending_timestamp = ts
     batch = [reading(10, 100, timestamp=ts), reading(10, 100, timestamp=ts)]
     with reverts(smart_meter.MeterUnknown, meter=stranger.address):
-        smart_meter.submitReadings([meters[0], stranger.address], batch, sender=admin)
+        submit_batch([meters[0], stranger.address], batch)
 
 
 def test_batch_shape_errors(smart_meter, admin, meter, reading):
@@ -204,14 +218,42 @@ def test_batch_shape_errors(smart_meter, admin, meter, reading):
         smart_meter.submitReadings([meter], [], sender=admin)
 
 
-def test_full_batch_of_one_meters_backlog(smart_meter, energy_token, admin, owner, meter, chain):
+def test_packed_batch_shape_errors(smart_meter, admin, stranger, meter, reading):
+    entry = pack_readings([(meter, reading(1, 1))])
+    assert len(entry) == smart_meter.PACKED_READING_BYTES() == READING_BYTES
+    with reverts(smart_meter.EmptyBatch):
+        smart_meter.submitPackedReadings(b"", sender=admin)
+    with reverts(smart_meter.BatchTooLarge, size=MAX_BATCH_SIZE + 1, maxSize=MAX_BATCH_SIZE):
+        smart_meter.submitPackedReadings(entry * (MAX_BATCH_SIZE + 1), sender=admin)
+    for cut in (entry[:-1], entry + entry[:1], entry[:20]):
+        with reverts(smart_meter.PackedBatchMalformed, lengthBytes=len(cut), entryBytes=READING_BYTES):
+            smart_meter.submitPackedReadings(cut, sender=admin)
+    with reverts(smart_meter.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=GATEWAY_ROLE):
+        smart_meter.submitPackedReadings(entry, sender=stranger)
+
+
+def test_packed_fields_hold_every_reading_the_checks_allow(smart_meter, energy_token, admin, owner, chain):
+    """Each packed field is as wide as its bound: the largest registers, frequency and voltage arrive whole."""
+    device = Account.create().address
+    top = smart_meter.MAX_REGISTER_WH()
+    smart_meter.registerMeter(device, owner, REGION, top - 5, top - 7, sender=admin)
+    ts = chain.pending_timestamp + 120
+    chain.pending_timestamp = ts
+    ceiling = (ts, top, top, smart_meter.MAX_FREQUENCY_MILLIHZ(), smart_meter.MAX_VOLTAGE_PER_MILLE())
+    tx = smart_meter.submitPackedReadings(pack_readings([(device, ceiling)]), sender=admin)
+    assert tx.events.filter(smart_meter.ReadingAccepted) == [accepted(smart_meter, device, ts, 5, 7)]
+    assert smart_meter.getLatestReading(device) == ceiling
+    assert energy_token.balanceOf(owner) == 7
+
+
+def test_full_batch_of_one_meters_backlog(smart_meter, submit_batch, energy_token, admin, owner, meter, chain):
     """A gateway replays a meter's backlog: MAX_BATCH_SIZE readings, one second apart, no rate limit."""
     smart_meter.setMinReadingInterval(0, sender=admin)
     end = chain.pending_timestamp + 10
     chain.pending_timestamp = end
     first = end - (MAX_BATCH_SIZE - 1)
     readings = [(first + i, 3 * i, 10 * i, 50_000, 1_000) for i in range(MAX_BATCH_SIZE)]
-    tx = smart_meter.submitReadings([meter] * MAX_BATCH_SIZE, readings, sender=admin)
+    tx = submit_batch([meter] * MAX_BATCH_SIZE, readings)
 
     assert len(tx.events.filter(smart_meter.ReadingAccepted)) == MAX_BATCH_SIZE
     assert len(tx.events.filter(smart_meter.MeterBaselineSet)) == 1
@@ -220,11 +262,11 @@ def test_full_batch_of_one_meters_backlog(smart_meter, energy_token, admin, owne
     assert smart_meter.getLatestReading(meter).timestamp == end
 
 
-def test_batch_same_meter_twice_is_rate_limited(smart_meter, admin, meter, reading, chain):
+def test_batch_same_meter_twice_is_rate_limited(smart_meter, submit_batch, admin, meter, reading, chain):
     ts = chain.pending_timestamp + 100
     chain.pending_timestamp = ts
     with reverts(smart_meter.ReadingTooFrequent, meter=meter, timestamp=ts, earliestTimestamp=ts - 10 + 60):
-        smart_meter.submitReadings([meter, meter], [reading(1, 1, timestamp=ts - 10), reading(2, 2, timestamp=ts)], sender=admin)
+        submit_batch([meter, meter], [reading(1, 1, timestamp=ts - 10), reading(2, 2, timestamp=ts)])
 
 
 # ----------------------------------------------------------------------------- meter-signed readings
@@ -268,10 +310,28 @@ def sign(smart_meter, chain_id):
     return build
 
 
-def relay(smart_meter, relayer, *entries, ts=None, chain=None):
-    if ts is not None:
-        chain.pending_timestamp = ts
-    return smart_meter.submitSignedReadings([e.as_tuple() for e in entries], sender=relayer)
+class Relay:
+    """Relays meter-signed entries in the ABI's encoding (submitSignedReadings) or packed, with
+    EIP-2098 signatures (submitPackedSignedReadings)."""
+
+    def __init__(self, form: str) -> None:
+        self.form = form
+
+    def __call__(self, smart_meter: Any, relayer: Any, *entries: SignedReading, ts: int | None = None, chain: Any = None) -> Any:
+        if ts is not None:
+            chain.pending_timestamp = ts
+        if self.form == "packed":
+            return smart_meter.submitPackedSignedReadings(b"".join(e.packed() for e in entries), sender=relayer)
+        return smart_meter.submitSignedReadings([e.as_tuple() for e in entries], sender=relayer)
+
+
+@pytest.fixture(params=BATCH_FORMS)
+def relay(request):
+    """Every signed-reading test that both forms can express runs with both."""
+    return Relay(request.param)
+
+
+relay_abi = Relay("abi")
 
 
 def recovered(entry: SignedReading, chain_id: int, contract: str) -> str:
@@ -290,7 +350,7 @@ def test_eip712_domain_and_types(smart_meter, chain_id):
     assert smart_meter.DOMAIN_SEPARATOR() == encode_typed_data(full_message=message).header
 
 
-def test_signed_readings_relayed_by_anyone(
+def test_signed_readings_relayed_by_anyone(relay,
     smart_meter, energy_token, owner, other, stranger, meter_device, meter_device_2, signed_meters, sign, chain
 ):
     """A relayer with no role submits readings the meters signed; several of one meter go in nonce order."""
@@ -323,7 +383,9 @@ def test_signed_readings_relayed_by_anyone(
     assert smart_meter.nonces(stranger) == 0
 
 
-def test_buffered_signed_readings_after_an_outage(smart_meter, energy_token, owner, stranger, meter_device, signed_meters, chain, chain_id):
+def test_buffered_signed_readings_after_an_outage(
+    relay, smart_meter, energy_token, owner, stranger, meter_device, signed_meters, chain, chain_id
+):
     """A device signed its 15-minute readings through an outage; six days later a relayer delivers a full batch."""
     start = signed_meters + 60
     now = start + 6 * DAY_SECONDS
@@ -342,7 +404,7 @@ def test_buffered_signed_readings_after_an_outage(smart_meter, energy_token, own
     assert smart_meter.getIntervalEnergy(meter_device, interval_of(start + INTERVAL_SECONDS)) == (0, 100)
 
 
-def test_signed_reading_deadline(smart_meter, energy_token, stranger, meter_device, signed_meters, sign, chain):
+def test_signed_reading_deadline(relay, smart_meter, energy_token, stranger, meter_device, signed_meters, sign, chain):
     ts = signed_meters + 60
     expired = sign(meter_device, 0, ts, 0, 10, deadline=ts + 99)
     with reverts(smart_meter.ReadingSignatureExpired, meter=meter_device.address, nonce=0, deadline=ts + 99):
@@ -353,7 +415,7 @@ def test_signed_reading_deadline(smart_meter, energy_token, stranger, meter_devi
 
 
 @pytest.mark.parametrize("where", ["another chain id", "another contract"])
-def test_signature_for_another_domain_is_rejected(
+def test_signature_for_another_domain_is_rejected(relay,
     smart_meter, energy_token, stranger, meter_device, signed_meters, sign, chain, chain_id, where
 ):
     ts = signed_meters + 60
@@ -367,7 +429,7 @@ def test_signature_for_another_domain_is_rejected(
     assert energy_token.totalSupply() == 0
 
 
-def test_signature_by_another_key_or_none_is_rejected(
+def test_signature_by_another_key_or_none_is_rejected(relay,
     smart_meter, energy_token, stranger, meter_device, meter_device_2, signed_meters, sign, chain
 ):
     ts = signed_meters + 60
@@ -384,18 +446,20 @@ def test_signature_by_another_key_or_none_is_rejected(
         signer=recovered(tampered, chain.chain_id, smart_meter.address),
     ):
         relay(smart_meter, stranger, tampered, ts=ts, chain=chain)
-    # No signature at all (v not 27 or 28): recovers to nobody.
-    unsigned = SignedReading(genuine.meter, 0, genuine.deadline, genuine.reading, 0, genuine.r, genuine.s)
+    # No signature at all recovers to nobody: v not 27 or 28, or, in the packed form (whose v is 27 or
+    # 28 by construction), an r of zero.
+    v, r = (0, genuine.r) if relay.form == "abi" else (genuine.v, bytes(32))
+    unsigned = SignedReading(genuine.meter, 0, genuine.deadline, genuine.reading, v, r, genuine.s)
     with reverts(smart_meter.InvalidReadingSignature, meter=meter_device.address, nonce=0, signer=ZERO_ADDRESS):
         relay(smart_meter, stranger, unsigned, ts=ts, chain=chain)
     # A meter of address 0 cannot pass with a signature that recovers to nobody.
-    zero = SignedReading(ZERO_ADDRESS, 0, genuine.deadline, genuine.reading, 0, genuine.r, genuine.s)
+    zero = SignedReading(ZERO_ADDRESS, 0, genuine.deadline, genuine.reading, v, r, genuine.s)
     with reverts(smart_meter.InvalidReadingSignature, meter=ZERO_ADDRESS, nonce=0, signer=ZERO_ADDRESS):
         relay(smart_meter, stranger, zero, ts=ts, chain=chain)
     assert energy_token.totalSupply() == 0
 
 
-def test_replayed_signed_reading_is_rejected(smart_meter, energy_token, owner, stranger, meter_device, signed_meters, sign, chain):
+def test_replayed_signed_reading_is_rejected(relay, smart_meter, energy_token, owner, stranger, meter_device, signed_meters, sign, chain):
     ts = signed_meters + 60
     entry = sign(meter_device, 0, ts, 0, 10)
     relay(smart_meter, stranger, entry, ts=ts, chain=chain)
@@ -421,13 +485,68 @@ def test_malleable_signature_is_rejected(smart_meter, energy_token, stranger, me
     twin = SignedReading(genuine.meter, 0, genuine.deadline, genuine.reading, 55 - genuine.v, genuine.r, high_s)
     assert recovered(twin, chain_id, smart_meter.address) == meter_device.address
     with reverts(smart_meter.MalleableReadingSignature, meter=meter_device.address, nonce=0, s=high_s):
-        relay(smart_meter, stranger, twin, ts=ts, chain=chain)
-    relay(smart_meter, stranger, genuine, ts=ts, chain=chain)
+        relay_abi(smart_meter, stranger, twin, ts=ts, chain=chain)
+    relay_abi(smart_meter, stranger, genuine, ts=ts, chain=chain)
     assert smart_meter.nonces(meter_device) == 1
     assert energy_token.totalSupply() == 10
 
 
-def test_bad_signed_entry_reverts_the_whole_batch(
+def test_packed_signatures_carry_v_in_s(smart_meter, energy_token, stranger, meter_device, signed_meters, sign, chain):
+    """EIP-2098: v - 27 rides in the top bit of s. A meter's readings signed until both v's occur are
+    accepted packed; the same signature with that bit flipped recovers another key."""
+    ts = signed_meters + 60
+    entries, seen = [], set()
+    for nonce in range(16):
+        entry = sign(meter_device, nonce, ts + nonce * 60, 0, 10 * (nonce + 1))
+        entries.append(entry)
+        seen.add(entry.v)
+        if seen == {27, 28}:
+            break
+    assert seen == {27, 28}
+    packed = [e.packed() for e in entries]
+    assert all(len(p) == smart_meter.PACKED_SIGNED_READING_BYTES() == SIGNED_READING_BYTES for p in packed)
+    assert [p[-32] >> 7 for p in packed] == [e.v - 27 for e in entries]
+    flipped = entries[0].packed()
+    flipped = flipped[:-32] + bytes([flipped[-32] ^ 0x80]) + flipped[-31:]
+    chain.pending_timestamp = ts + len(entries) * 60
+    first = entries[0]
+    other_v = SignedReading(first.meter, first.nonce, first.deadline, first.reading, 55 - first.v, first.r, first.s)
+    with reverts(
+        smart_meter.InvalidReadingSignature,
+        meter=meter_device.address,
+        nonce=0,
+        signer=recovered(other_v, chain.chain_id, smart_meter.address),
+    ):
+        smart_meter.submitPackedSignedReadings(flipped, sender=stranger)
+    smart_meter.submitPackedSignedReadings(b"".join(packed), sender=stranger)
+    assert smart_meter.nonces(meter_device) == len(entries)
+    assert energy_token.totalSupply() == 10 * len(entries)
+
+
+def test_packed_signature_with_a_high_s_is_rejected(smart_meter, energy_token, stranger, meter_device, signed_meters, sign, chain):
+    """An s above half the curve order that still fits below vs's top bit is refused as malleable (EIP-2)."""
+    ts = signed_meters + 60
+    genuine = sign(meter_device, 0, ts, 0, 10)
+    high_s = (SECP256K1_ORDER // 2 + 1).to_bytes(32, "big")
+    entry = SignedReading(genuine.meter, 0, genuine.deadline, genuine.reading, genuine.v, genuine.r, high_s)
+    chain.pending_timestamp = ts
+    with reverts(smart_meter.MalleableReadingSignature, meter=meter_device.address, nonce=0, s=high_s):
+        smart_meter.submitPackedSignedReadings(entry.packed(), sender=stranger)
+    assert energy_token.totalSupply() == 0
+
+
+def test_packed_signed_batch_shape(smart_meter, stranger, meter_device, signed_meters, sign):
+    entry = sign(meter_device, 0, signed_meters + 60, 0, 10).packed()
+    with reverts(smart_meter.EmptyBatch):
+        smart_meter.submitPackedSignedReadings(b"", sender=stranger)
+    with reverts(smart_meter.BatchTooLarge, size=MAX_BATCH_SIZE + 1, maxSize=MAX_BATCH_SIZE):
+        smart_meter.submitPackedSignedReadings(entry * (MAX_BATCH_SIZE + 1), sender=stranger)
+    for cut in (entry[:-1], entry + entry[:READING_BYTES]):
+        with reverts(smart_meter.PackedBatchMalformed, lengthBytes=len(cut), entryBytes=SIGNED_READING_BYTES):
+            smart_meter.submitPackedSignedReadings(cut, sender=stranger)
+
+
+def test_bad_signed_entry_reverts_the_whole_batch(relay,
     smart_meter, energy_token, stranger, meter_device, meter_device_2, signed_meters, sign, chain
 ):
     """All or nothing, like submitReadings: the error names the bad entry's meter, the relayer drops it and resends."""
@@ -443,7 +562,7 @@ def test_bad_signed_entry_reverts_the_whole_batch(
     assert energy_token.totalSupply() == 10
 
 
-def test_signed_readings_pass_the_reading_checks(
+def test_signed_readings_pass_the_reading_checks(relay,
     smart_meter, admin, stranger, meter_device, meter_device_2, signed_meters, sign, chain, accounts
 ):
     ts = signed_meters + 60

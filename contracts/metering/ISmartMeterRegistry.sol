@@ -307,6 +307,10 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param newNonce The nonce asked for.
     /// @param currentNonce standingOrderNonces(owner).
     error StandingOrderNonceNotRaised(address owner, uint256 newNonce, uint256 currentNonce);
+    /// @notice A packed batch's length is not a whole number of entries.
+    /// @param lengthBytes The batch's length.
+    /// @param entryBytes The length of one entry: PACKED_READING_BYTES or PACKED_SIGNED_READING_BYTES.
+    error PackedBatchMalformed(uint256 lengthBytes, uint256 entryBytes);
 
     /// @notice Submits one reading each for many meters. GATEWAY_ROLE only; the whole batch reverts on a bad item.
     function submitReadings(address[] calldata meters, MeterReading[] calldata readings) external;
@@ -323,6 +327,28 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// is below nonces(meter) before it sends.
     /// @param signedReadings The readings with their meters' signatures.
     function submitSignedReadings(SignedReading[] calldata signedReadings) external;
+
+    /// @notice submitReadings with the batch in packed calldata, which costs about a quarter of the ABI
+    /// encoding's calldata. GATEWAY_ROLE only. Each entry is PACKED_READING_BYTES (41) bytes, big-endian
+    /// and without padding: the meter (20 bytes), the reading's timestamp (5), consumption (6),
+    /// production (6), gridFrequency (2) and voltage (2). Every value that fits a reading's checks fits
+    /// its field.
+    /// @dev The entries are checked and recorded exactly as submitReadings does, with the same errors;
+    /// EmptyBatch, BatchTooLarge or PackedBatchMalformed for a batch that is not 1 to MAX_BATCH_SIZE
+    /// whole entries.
+    /// @param packed The entries, one after another.
+    function submitPackedReadings(bytes calldata packed) external;
+
+    /// @notice submitSignedReadings with the batch in packed calldata and 64-byte signatures (EIP-2098);
+    /// anyone may relay. Each entry is PACKED_SIGNED_READING_BYTES (115) bytes: a packed reading as in
+    /// submitPackedReadings, then the nonce (5 bytes) and the deadline (5), then the signature's r (32) and
+    /// vs (32: s with v - 27 in its top bit). The meter signs the same SignedReading as for
+    /// submitSignedReadings, so a relayer may send a signature either way.
+    /// @dev The entries are checked as submitSignedReadings checks them, in the same order and with the
+    /// same errors; EmptyBatch, BatchTooLarge or PackedBatchMalformed for a batch that is not 1 to
+    /// MAX_BATCH_SIZE whole entries.
+    /// @param packed The entries, one after another.
+    function submitPackedSignedReadings(bytes calldata packed) external;
 
     /// @notice Raises the calling meter's signed-reading nonce to `newNonce`, so that readings its key
     /// signed with a lower nonce and handed to a relayer can no longer be submitted (a reading the

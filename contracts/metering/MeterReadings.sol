@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {ISmartMeter} from "./ISmartMeter.sol";
 import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
+import {PackedReadings} from "./PackedReadings.sol";
 import {SignedReadingHash} from "./SignedReadingHash.sol";
 import {StandingDelivery} from "./StandingDelivery.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
@@ -18,10 +18,12 @@ import {MeterInactive, MeterUnknown} from "../utils/GridErrors.sol";
 /// owner's vault balance and handed on to the reading market.
 /// @dev Readings arrive in three ways: from the meter's own address (submitReading), in batches from a
 /// GATEWAY_ROLE head-end (submitReadings), or signed by the meter's key (EIP-712) and relayed by anyone
-/// (submitSignedReadings). All three check a reading the same way, take its energy from the registers in
-/// the meter's record and write it into the meter's cell of its interval's word of the load profile. A
-/// batch mints with one call to the token and delivers to the vault with one more. The signed path's
-/// nonce lives in the meter's record, the slot every reading rewrites anyway.
+/// (submitSignedReadings); both batches also come in packed calldata (PackedReadings). Every form is
+/// decoded into one reading in memory, which a batch reuses, and checked the same way: its energy is
+/// taken from the registers in the meter's record and written into the meter's cell of its interval's
+/// word of the load profile. A batch mints with one call to the token and delivers to the vault with one
+/// more. The signed forms' nonce lives in the meter's record and is raised in the same store that
+/// records the reading.
 abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
     using EnergyTime for uint256;
 
@@ -34,6 +36,10 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
     /// @notice The highest nonce invalidateNonces may set. It allows far more signed readings than a meter
     /// signs in its life, and it is low enough that the 40-bit nonce never wraps.
     uint256 public constant MAX_READING_NONCE = type(uint32).max;
+    /// @notice The bytes of one entry of submitPackedReadings.
+    uint256 public constant PACKED_READING_BYTES = PackedReadings.READING_BYTES;
+    /// @notice The bytes of one entry of submitPackedSignedReadings.
+    uint256 public constant PACKED_SIGNED_READING_BYTES = PackedReadings.SIGNED_READING_BYTES;
 
     /// @dev The mints of a batch, sent to the token in one call instead of one per reading.
     struct MintBatch {
@@ -47,7 +53,8 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
     /// @inheritdoc ISmartMeter
     function submitReading(MeterReading calldata reading) external whenNotPaused {
         Meter memory m = _meters[msg.sender];
-        (uint256 consumedWh, uint256 producedWh) = _acceptReading(msg.sender, m, reading, _readingLimits);
+        MeterReading memory accepted = reading;
+        (uint256 consumedWh, uint256 producedWh) = _acceptReading(msg.sender, m, accepted, _readingLimits, 0);
         if (m.flags.vaultDelivery()) {
             VaultBatch memory delivery = _newVaultBatch(1);
             _addDelivery(delivery, msg.sender, m, reading.timestamp, producedWh, consumedWh);
@@ -66,13 +73,26 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         uint256 size = meters.length;
         _checkBatchSize(size);
         if (size != readings.length) revert BatchLengthMismatch(size, readings.length);
-        ReadingLimits memory limits = _readingLimits;
-        MintBatch memory batch = _newMintBatch(size);
-        VaultBatch memory delivery = _newVaultBatch(size);
+        (ReadingLimits memory limits, MintBatch memory batch, VaultBatch memory delivery) = _newBatch(size);
+        MeterReading memory reading;
         for (uint256 i; i < size; ++i) {
             address meter = meters[i];
-            Meter memory m = _meters[meter];
-            _route(batch, delivery, meter, m, readings[i], limits);
+            _load(reading, readings[i]);
+            _route(batch, delivery, meter, _meters[meter], reading, limits, 0);
+        }
+        _mint(batch);
+        _deliver(delivery);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function submitPackedReadings(bytes calldata packed) external onlyRole(GATEWAY_ROLE) whenNotPaused {
+        uint256 size = PackedReadings.count(packed, PackedReadings.READING_BYTES);
+        _checkBatchSize(size);
+        (ReadingLimits memory limits, MintBatch memory batch, VaultBatch memory delivery) = _newBatch(size);
+        MeterReading memory reading;
+        for (uint256 i; i < size; ++i) {
+            address meter = PackedReadings.readingAt(PackedReadings.entryAt(packed, i, PackedReadings.READING_BYTES), reading);
+            _route(batch, delivery, meter, _meters[meter], reading, limits, 0);
         }
         _mint(batch);
         _deliver(delivery);
@@ -82,19 +102,34 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
     function submitSignedReadings(SignedReading[] calldata signedReadings) external whenNotPaused {
         uint256 size = signedReadings.length;
         _checkBatchSize(size);
-        ReadingLimits memory limits = _readingLimits;
-        MintBatch memory batch = _newMintBatch(size);
-        VaultBatch memory delivery = _newVaultBatch(size);
+        (ReadingLimits memory limits, MintBatch memory batch, VaultBatch memory delivery) = _newBatch(size);
+        MeterReading memory reading;
+        bytes32 domainSeparator = _domainSeparatorV4();
         for (uint256 i; i < size; ++i) {
             SignedReading calldata signed = signedReadings[i];
             address meter = signed.meter;
+            _load(reading, signed.reading);
             Meter memory m = _meters[meter];
-            _checkSignedReading(signed, m.nonce);
-            _route(batch, delivery, meter, m, signed.reading, limits);
-            // The record's slot was just rewritten, so this write is warm. It cannot overflow, as Meter.nonce explains.
-            unchecked {
-                _meters[meter].nonce = m.nonce + 1;
-            }
+            _checkSignature(domainSeparator, signed, reading, m.nonce);
+            _route(batch, delivery, meter, m, reading, limits, 1);
+        }
+        _mint(batch);
+        _deliver(delivery);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function submitPackedSignedReadings(bytes calldata packed) external whenNotPaused {
+        uint256 size = PackedReadings.count(packed, PackedReadings.SIGNED_READING_BYTES);
+        _checkBatchSize(size);
+        (ReadingLimits memory limits, MintBatch memory batch, VaultBatch memory delivery) = _newBatch(size);
+        MeterReading memory reading;
+        bytes32 domainSeparator = _domainSeparatorV4();
+        for (uint256 i; i < size; ++i) {
+            uint256 entry = PackedReadings.entryAt(packed, i, PackedReadings.SIGNED_READING_BYTES);
+            address meter = PackedReadings.readingAt(entry, reading);
+            Meter memory m = _meters[meter];
+            _checkPackedSignature(domainSeparator, entry, meter, reading, m.nonce);
+            _route(batch, delivery, meter, m, reading, limits, 1);
         }
         _mint(batch);
         _deliver(delivery);
@@ -125,27 +160,36 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         VaultBatch memory delivery,
         address meter,
         Meter memory m,
-        MeterReading calldata reading,
-        ReadingLimits memory limits
+        MeterReading memory reading,
+        ReadingLimits memory limits,
+        uint256 nonceStep
     ) private {
-        (uint256 consumedWh, uint256 producedWh) = _acceptReading(meter, m, reading, limits);
+        (uint256 consumedWh, uint256 producedWh) = _acceptReading(meter, m, reading, limits, nonceStep);
         if (m.flags.vaultDelivery()) _addDelivery(delivery, meter, m, reading.timestamp, producedWh, consumedWh);
         else if (producedWh != 0) _addMint(batch, _owners[m.ownerIndex], producedWh);
     }
 
     /// @dev Validates and records one reading, and returns the Wh it counts, which is none for a baseline.
-    function _acceptReading(address meter, Meter memory m, MeterReading calldata reading, ReadingLimits memory limits)
-        private
-        returns (uint256 consumedWh, uint256 producedWh)
-    {
+    /// `nonceStep` is 1 for a signed reading, whose acceptance uses up the meter's nonce, and 0 otherwise.
+    function _acceptReading(
+        address meter,
+        Meter memory m,
+        MeterReading memory reading,
+        ReadingLimits memory limits,
+        uint256 nonceStep
+    ) private returns (uint256 consumedWh, uint256 producedWh) {
         _validateReading(meter, m, reading, limits);
         (consumedWh, producedWh) = _countEnergy(meter, m, reading);
         _recordInProfile(meter, m, reading, consumedWh, producedWh);
         Meter storage stored = _meters[meter];
         // The time fits, because it is not after block.timestamp, and the registers were checked against
         // MAX_REGISTER_WH. Only the changed fields are written, because copying `m` back would read and
-        // write the slot once per field.
+        // write the slot once per field; they are written together, in one store. The nonce cannot
+        // overflow, as Meter.nonce explains.
         stored.lastReadingAt = uint40(reading.timestamp);
+        unchecked {
+            stored.nonce = uint40(m.nonce + nonceStep);
+        }
         stored.consumptionRegisterWh = uint48(reading.consumption);
         stored.productionRegisterWh = uint48(reading.production);
         if (m.flags.awaitingBaseline()) stored.flags = m.flags.baselineSet();
@@ -155,7 +199,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
     /// @dev The reading's time must lie in (previous reading + rate limit, block time] and must be no
     /// older than the age limit. The rate limit alone only compares reading times, so without the age
     /// bound a meter could send back-dated readings back to back and place its energy wherever it liked.
-    function _validateReading(address meter, Meter memory m, MeterReading calldata reading, ReadingLimits memory limits)
+    function _validateReading(address meter, Meter memory m, MeterReading memory reading, ReadingLimits memory limits)
         private
         view
     {
@@ -187,7 +231,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
 
     /// @dev Returns the energy the reading counts: what its registers rose by since the meter's record, or
     /// none for a baseline reading, whose rise is booked as uncounted instead.
-    function _countEnergy(address meter, Meter memory m, MeterReading calldata reading)
+    function _countEnergy(address meter, Meter memory m, MeterReading memory reading)
         private
         returns (uint256 consumedWh, uint256 producedWh)
     {
@@ -221,7 +265,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
     function _recordInProfile(
         address meter,
         Meter memory m,
-        MeterReading calldata reading,
+        MeterReading memory reading,
         uint256 consumedWh,
         uint256 producedWh
     ) private {
@@ -239,21 +283,82 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         _profile[key] = cells.withReading(position, consumedWh, producedWh, reading.gridFrequency, reading.voltage);
     }
 
-    /// @dev Reverts unless `signed` is signed by its meter for this chain and contract, is still within its
-    /// deadline and carries `expectedNonce`. The signature is checked before the nonce, so that a replay
-    /// of a genuine signature is reported as a replay (InvalidReadingNonce with a nonce below the
-    /// expected one).
-    function _checkSignedReading(SignedReading calldata signed, uint256 expectedNonce) private view {
+    /// @dev Reverts unless `signed`, whose reading is `reading`, is signed by its meter in `domainSeparator`
+    /// (this chain and contract), is still within its deadline and carries `expectedNonce`.
+    function _checkSignature(
+        bytes32 domainSeparator,
+        SignedReading calldata signed,
+        MeterReading memory reading,
+        uint256 expectedNonce
+    ) private view {
         address meter = signed.meter;
         uint256 nonce = signed.nonce;
-        if (block.timestamp > signed.deadline) revert ReadingSignatureExpired(meter, nonce, signed.deadline);
-        bytes32 digest = _hashTypedDataV4(SignedReadingHash.structHash(signed));
-        // slither-disable-next-line unused-return: the third value repeats the s that MalleableReadingSignature names
-        (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, signed.v, signed.r, signed.s);
-        if (error == ECDSA.RecoverError.InvalidSignatureS) revert MalleableReadingSignature(meter, nonce, signed.s);
+        uint256 deadline = signed.deadline;
+        bytes32 s = signed.s;
+        address signer = SignedReadingHash.signer(domainSeparator, meter, nonce, deadline, reading, signed.v, signed.r, s);
+        _checkSigned(meter, nonce, deadline, s, signer, expectedNonce);
+    }
+
+    /// @dev The same checks for the packed signed entry at calldata position `entry`, of `meter` and `reading`.
+    function _checkPackedSignature(
+        bytes32 domainSeparator,
+        uint256 entry,
+        address meter,
+        MeterReading memory reading,
+        uint256 expectedNonce
+    ) private view {
+        (uint256 nonce, uint256 deadline, uint256 v, bytes32 r, bytes32 s) = PackedReadings.signatureAt(entry);
+        address signer = SignedReadingHash.signer(domainSeparator, meter, nonce, deadline, reading, v, r, s);
+        _checkSigned(meter, nonce, deadline, s, signer, expectedNonce);
+    }
+
+    /// @dev The checks of a signed reading whose `signer` was recovered, in order: its deadline, its s
+    /// (EIP-2), its signer, which must be the meter, and its nonce. The signature is checked before the
+    /// nonce, so that a replay of a genuine signature is reported as a replay (InvalidReadingNonce with a
+    /// nonce below the expected one). A reading that passes them all, as nearly every one does, takes
+    /// one branch instead of five.
+    function _checkSigned(
+        address meter,
+        uint256 nonce,
+        uint256 deadline,
+        bytes32 s,
+        address signer,
+        uint256 expectedNonce
+    ) private view {
+        bool refused;
+        uint256 halfCurveOrder = SignedReadingHash.HALF_CURVE_ORDER;
+        // slither-disable-next-line assembly: the five conditions joined without a branch each
+        assembly ("memory-safe") {
+            refused := or(
+                or(gt(timestamp(), deadline), gt(s, halfCurveOrder)),
+                or(or(iszero(signer), xor(signer, meter)), xor(nonce, expectedNonce))
+            )
+        }
+        if (!refused) return;
+        if (block.timestamp > deadline) revert ReadingSignatureExpired(meter, nonce, deadline);
+        if (uint256(s) > SignedReadingHash.HALF_CURVE_ORDER) revert MalleableReadingSignature(meter, nonce, s);
         // A failed recovery yields the zero signer, which must not pass for a meter at the zero address.
-        if (error != ECDSA.RecoverError.NoError || signer != meter) revert InvalidReadingSignature(meter, nonce, signer);
-        if (nonce != expectedNonce) revert InvalidReadingNonce(meter, nonce, expectedNonce);
+        if (signer == address(0) || signer != meter) revert InvalidReadingSignature(meter, nonce, signer);
+        revert InvalidReadingNonce(meter, nonce, expectedNonce);
+    }
+
+    // ----------------------------------------------------------------------------- a batch
+
+    /// @dev What every batch starts from: the reading bounds, read once, and its empty mints and deliveries.
+    function _newBatch(uint256 size)
+        private
+        view
+        returns (ReadingLimits memory limits, MintBatch memory batch, VaultBatch memory delivery)
+    {
+        return (_readingLimits, _newMintBatch(size), _newVaultBatch(size));
+    }
+
+    /// @dev Copies a reading from calldata into the memory that a batch reuses for each of its readings.
+    function _load(MeterReading memory into, MeterReading calldata from) private pure {
+        // slither-disable-next-line assembly: the reading's five uint256 words copied as they are, into memory already allocated
+        assembly ("memory-safe") {
+            calldatacopy(into, from, 0xa0)
+        }
     }
 
     // ----------------------------------------------------------------------------- minting a batch

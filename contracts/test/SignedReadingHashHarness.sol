@@ -5,25 +5,34 @@ import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
 import {SignedReadingHash} from "../metering/SignedReadingHash.sol";
 
 /// @title SignedReadingHashHarness
-/// @notice Exposes the SignedReadingHash library to tests: the EIP-712 struct hash of a reading signed by
-/// a meter, both for one reading and for a batch.
+/// @notice Exposes the SignedReadingHash library to tests: the key that signed a meter's reading in a
+/// given EIP-712 domain, both for one reading and for a batch.
 contract SignedReadingHashHarness {
-    /// @notice Calls SignedReadingHash.structHash.
-    function structHash(ISmartMeterRegistry.SignedReading calldata signed) external pure returns (bytes32) {
-        return SignedReadingHash.structHash(signed);
+    /// @notice Calls SignedReadingHash.signer for `signed` in the domain `domainSeparator`.
+    function signer(bytes32 domainSeparator, ISmartMeterRegistry.SignedReading calldata signed)
+        external
+        view
+        returns (address)
+    {
+        return SignedReadingHash.signer(
+            domainSeparator, signed.meter, signed.nonce, signed.deadline, signed.reading, signed.v, signed.r, signed.s
+        );
     }
 
-    /// @notice Returns the struct hash of every reading of a batch, written into an array that was
-    /// allocated before the first hash. This shows that the library's scratch writes leave memory that is
+    /// @notice Returns the signer of every reading of a batch, written into an array that was allocated
+    /// before the first recovery. This shows that the library's scratch writes leave memory that is
     /// already allocated alone.
-    function structHashes(ISmartMeterRegistry.SignedReading[] calldata signed)
+    function signers(bytes32 domainSeparator, ISmartMeterRegistry.SignedReading[] calldata signed)
         external
-        pure
-        returns (bytes32[] memory hashes)
+        view
+        returns (address[] memory recovered)
     {
-        hashes = new bytes32[](signed.length);
+        recovered = new address[](signed.length);
         for (uint256 i; i < signed.length; ++i) {
-            hashes[i] = SignedReadingHash.structHash(signed[i]);
+            ISmartMeterRegistry.SignedReading calldata one = signed[i];
+            recovered[i] = SignedReadingHash.signer(
+                domainSeparator, one.meter, one.nonce, one.deadline, one.reading, one.v, one.r, one.s
+            );
         }
     }
 

@@ -19,6 +19,7 @@ from eth_account import Account
 from eth_keys.datatypes import PrivateKey
 from eth_utils import keccak
 
+from energy_grid.chain.packed_readings import pack_signed_reading
 from energy_grid.domain.units import DAY_SECONDS
 from energy_grid.signing.eip712 import EIP712_DOMAIN, sign_typed_data, signing_domain, type_string
 from energy_grid.signing.eip712 import typed_data as eip712_typed_data
@@ -73,6 +74,10 @@ class SignedReading:
     def as_tuple(self) -> tuple[Any, ...]:
         """The struct as the ABI encodes it, for `submitSignedReadings([...])`."""
         return (self.meter, self.nonce, self.deadline, tuple(self.reading), self.v, self.r, self.s)
+
+    def packed(self) -> bytes:
+        """The entry as `submitPackedSignedReadings` takes it (115 bytes, the signature in EIP-2098's 64)."""
+        return pack_signed_reading(self.meter, self.nonce, self.deadline, self.reading, self.v, self.r, self.s)
 
 
 def typed_data(chain_id: int, smart_meter: str, meter: str, nonce: int, deadline: int, reading: Reading) -> dict[str, Any]:
