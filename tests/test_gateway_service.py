@@ -785,6 +785,34 @@ def test_a_deadline_a_minute_ahead_of_the_chains_clock_has_not_passed(gateway_ha
     assert harness.rejections_for(device.address) == []
 
 
+def test_batches_go_packed_and_a_deadline_that_does_not_pack_goes_in_the_abis_encoding(gateway_harness):
+    """The gateway sends its batches packed (submitPackedSignedReadings); a reading signed with a
+    deadline past the packed form's 40 bits (a device's "never expires") lands in the ABI's encoding,
+    and each is found on chain by the transaction that holds it."""
+    harness = gateway_harness
+    client = harness.client
+    packed, forever = new_device(client, "deadline-packed"), new_device(client, "deadline-forever")
+    at = first_readings(harness, [packed, forever])
+    harness.mine(at + INTERVAL_S)
+    entries = [packed.sign(client, at + INTERVAL_S), forever.sign(client, at + INTERVAL_S, deadline=2**256 - 1)]
+    for device, signed in zip((packed, forever), entries, strict=True):
+        device.consumption_wh += 9
+        harness.publish(signed)
+        harness.take(1)
+        harness.mine()  # sent
+        harness.mine()  # mined
+    functions = []
+    for device, signed in zip((packed, forever), entries, strict=True):
+        answer = harness.answers_for(device.address, "accepted", 2)[-1]
+        assert answer["nonce"] == 1
+        transaction = client.w3.eth.get_transaction(answer["txHash"])
+        functions.append(client["SmartMeter"].decode_function_input(transaction["input"])[0].fn_name)
+        found = harness.gateway.view.reading_on_chain(signed)
+        assert found is not None and found.tx_hash == answer["txHash"]
+    assert functions == ["submitPackedSignedReadings", "submitSignedReadings"]
+    assert harness.rejections_for(packed.address) == harness.rejections_for(forever.address) == []
+
+
 def test_a_reading_whose_deadline_passes_before_the_next_block_is_refused_expired_and_no_batch_reverts(gateway_harness):
     """On a chain that stamps a block every minute, a deadline half a minute after the latest block has
     not passed there, and a batch's estimate at that block goes through; but the block the batch would
@@ -941,17 +969,20 @@ def test_a_reading_the_chain_holds_under_a_nonce_this_gateway_has_no_record_of_i
     assert (again["nonce"], again["txHash"], again["blockNumber"]) == (1, first["txHash"], first["blockNumber"])
 
 
-def test_a_waiting_reading_another_relayer_put_on_chain_is_answered_accepted_not_nonce_used(gateway_harness):
+@pytest.mark.parametrize("form", ["abi", "packed"])
+def test_a_waiting_reading_another_relayer_put_on_chain_is_answered_accepted_not_nonce_used(gateway_harness, form):
     """While the reading waits for the gateway's next batch, someone else submits it (another gateway,
-    the meter's own transaction): the batch's estimate says the nonce is taken, and the meter is told
-    `accepted` with the transaction that holds its reading, not `nonce-used`."""
+    the meter's own transaction) in either form: the batch's estimate says the nonce is taken, and the
+    meter is told `accepted` with the transaction that holds its reading, not `nonce-used`."""
     harness = gateway_harness
     client = harness.client
-    device = new_device(client, "relayed-elsewhere")
+    device = new_device(client, f"relayed-elsewhere-{form}")
     at = first_readings(harness, [device])
     signed = harness.next_reading(device, at + INTERVAL_S, 6)
     client.w3.provider.make_request("evm_setAutomine", [True])
-    receipt = client.transact(anvil_account(2), client["SmartMeter"].functions.submitSignedReadings([signed.as_tuple()]))
+    functions = client["SmartMeter"].functions
+    call = functions.submitSignedReadings([signed.as_tuple()]) if form == "abi" else functions.submitPackedSignedReadings(signed.packed())
+    receipt = client.transact(anvil_account(2), call)
     client.w3.provider.make_request("evm_setAutomine", [False])
     harness.mine()
     harness.mine()

@@ -1,6 +1,5 @@
 """The bulk sender: its own signing (energy_grid.contracts.sender.DynamicFeeTransaction) is byte for byte the
-transaction eth-account signs from the same fields, its encoding of word arrays (prepare_word_arrays)
-byte for byte eth-abi's, and mining by hand it sends large batches and
+transaction eth-account signs from the same fields, and mining by hand it sends large batches and
 gives the node back as it found it. The sender on a chain runs in every simulation test
 (tests/test_simulation_run.py)."""
 
@@ -20,8 +19,7 @@ from web3.types import Wei
 
 from energy_grid.chain.accounts import anvil_account
 from energy_grid.chain.anvil import start_anvil
-from energy_grid.contracts.client import GridError
-from energy_grid.contracts.sender import MANUAL_BLOCK_GAS_LIMIT, DynamicFeeTransaction, TransactionSender, prepare, prepare_word_arrays
+from energy_grid.contracts.sender import MANUAL_BLOCK_GAS_LIMIT, DynamicFeeTransaction, TransactionSender, prepare
 
 UINT64 = st.integers(0, 2**64 - 1)
 UINT256 = st.integers(0, 2**256 - 1)
@@ -78,51 +76,6 @@ def _function(name: str, *input_types: str) -> dict[str, Any]:
         else:
             inputs.append({"name": f"a{i}", "type": abi_type})
     return {"type": "function", "name": name, "stateMutability": "nonpayable", "inputs": inputs, "outputs": []}
-
-
-WORD_ARRAYS = Web3().eth.contract(
-    address=to_checksum_address("0x" + "22" * 20),
-    abi=[
-        _function("submitReadings", "address[]", "(uint256,uint256,uint256,uint256,uint256)[]"),
-        _function("amounts", "uint256[]"),
-        _function("narrow", "uint64[]"),
-        _function("mixed", "address[]", "bytes"),
-    ],
-)
-ADDRESSES = st.binary(min_size=20, max_size=20).map(to_checksum_address)
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    readings=st.lists(st.tuples(ADDRESSES, st.tuples(*[UINT256] * 5)), max_size=12),
-    amounts=st.lists(UINT256, max_size=12),
-)
-def test_word_arrays_are_encoded_as_eth_abi_encodes_them(readings, amounts):
-    meters, values = [meter for meter, _ in readings], [value for _, value in readings]
-    fast = prepare_word_arrays(WORD_ARRAYS, "submitReadings", meters, values)
-    assert fast.data == prepare(WORD_ARRAYS, "submitReadings", meters, values).data
-    assert prepare_word_arrays(WORD_ARRAYS, "amounts", amounts).data == prepare(WORD_ARRAYS, "amounts", amounts).data
-
-
-@pytest.mark.parametrize(
-    ("name", "arrays", "reason"),
-    [
-        ("narrow", ([1],), "not an array of one-word values"),  # uint64: the range would go unchecked
-        ("mixed", ([], b""), "not an array of one-word values"),
-        ("amounts", ([1], [2]), "takes 1 arrays, got 2"),
-        ("amounts", ([-1],), "not a uint256"),
-        ("submitReadings", (["0x" + "11" * 19], []), "not an address"),
-        ("submitReadings", ([], [(1, 2, 3, 4)]), "an element of 5 fields"),
-    ],
-)
-def test_word_arrays_refuse_what_they_cannot_encode(name, arrays, reason):
-    with pytest.raises(GridError, match=reason):
-        prepare_word_arrays(WORD_ARRAYS, name, *arrays)
-
-
-def test_word_arrays_refuse_a_value_past_uint256():
-    with pytest.raises(OverflowError):
-        prepare_word_arrays(WORD_ARRAYS, "amounts", [2**256])
 
 
 SINK_ABI = [

@@ -81,7 +81,8 @@ def test_any_other_field_or_domain_recovers_another_key(harness, admin):
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(signed=SIGNED, domain=BYTES32)
 def test_any_reading_recovers_its_signer(harness, signed, domain):
-    assert harness.signer(domain, signed_argument(signed[0], signed[1], signed[2], signed[3], domain)) == KEY.public_key.to_checksum_address()
+    meter, nonce, deadline, reading = signed
+    assert harness.signer(domain, signed_argument(meter, nonce, deadline, reading, domain)) == KEY.public_key.to_checksum_address()
 
 
 @settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -44,6 +44,16 @@ MARKET = (
         note="{n:submitReadings x100 (same meters), per reading}; x10: {g:submitSignedReadings x10, per reading}, "
         "x1: {g:submitSignedReadings x1, per reading}",
     ),
+    row(
+        "submitPackedReadings x100, per reading (packed calldata)",
+        "submitPackedReadings x100 (same meters), per reading",
+        note="{n:submitPackedReadings x100 (same meters), per reading}",
+    ),
+    row(
+        "submitPackedSignedReadings x100, per reading (packed, EIP-2098)",
+        "submitPackedSignedReadings x100, per reading",
+        note="{n:submitPackedSignedReadings x100, per reading}",
+    ),
     row("createOrder SELL", note="joins a price level that holds orders; {n:createOrder SELL} (all nine bitmap heights)"),
     row("createOrder BUY", note="{n:createOrder BUY}"),
     row(

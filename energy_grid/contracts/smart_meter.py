@@ -22,7 +22,7 @@ from energy_grid.contracts.base import (
 )
 from energy_grid.contracts.structs import IntervalRecord, MeterInfo, MeterReading, StandingOrder
 from energy_grid.chain.errors import ContractRevertError, ManifestError
-from energy_grid.signing.readings import SignedReading
+from energy_grid.signing.readings import SignedReading, relay_arguments
 from energy_grid.signing.vault import StandingLimits, standing_order_typed_data
 from energy_grid.domain.units import ZERO_ADDRESS
 
@@ -140,9 +140,11 @@ class SmartMeter(ContractClient):
         return self._send(gateway, "submitReadings", list(meters), [r.as_tuple() for r in readings])
 
     def submit_signed_readings(self, relayer: LocalAccount, entries: Sequence[SignedReading]) -> TxReceipt:
-        """Relays device-signed readings (energy_grid.signing.readings.sign_readings); anyone may."""
+        """Relays device-signed readings (energy_grid.signing.readings.sign_readings); anyone may. They
+        go packed unless one does not pack (energy_grid.signing.readings.relay_arguments)."""
         require(0 < len(entries) <= self.max_batch_size(), f"submit_signed_readings: {len(entries)} entries")
-        return self._send(relayer, "submitSignedReadings", [e.as_tuple() for e in entries])
+        name, arguments = relay_arguments(entries)
+        return self._send(relayer, name, *arguments)
 
     def redeem_consumption(self, owner: LocalAccount, meter: str, amount_wh: int) -> TxReceipt:
         """Burns the owner's EnergyToken against energy the meter imported and nobody redeemed."""

@@ -17,6 +17,7 @@ from typing import Any
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
+from energy_grid.chain.packed_readings import SIGNED_READING_BYTES
 from energy_grid.contracts.client import GridClient, GridError
 from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.contracts.structs import MeterReading
@@ -47,6 +48,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_plain(item) for item in value)
     return value
+
+
+def _carries(function: str, arguments: dict[str, Any], signed: SignedReading) -> bool:
+    """Whether a call of SmartMeter's `function` with `arguments` carries `signed`, in either form."""
+    if function == "submitSignedReadings":
+        return signed.as_tuple() in _plain(arguments["signedReadings"])
+    if function == "submitPackedSignedReadings":
+        packed = bytes(arguments["packed"])
+        entries = (packed[i : i + SIGNED_READING_BYTES] for i in range(0, len(packed), SIGNED_READING_BYTES))
+        try:
+            return signed.packed() in entries
+        except GridError:  # a reading that does not pack is never sent packed
+            return False
+    return False
 
 
 class ChainView:
@@ -153,7 +168,7 @@ class ChainView:
                 function, arguments = self.smart_meter.decode_function_input(transaction["input"])
             except ValueError:  # not a call of SmartMeter's
                 return None
-            if function.fn_name == "submitSignedReadings" and signed.as_tuple() in _plain(arguments["signedReadings"]):
+            if _carries(function.fn_name, arguments, signed):
                 return OnChain("0x" + bytes(entry["transactionHash"]).hex(), int(entry["blockNumber"]))
             return None
         return None

@@ -1,6 +1,6 @@
-"""The gateway's transactions: readings in batches to `SmartMeter.submitSignedReadings`, each
-batch signed, written to the store, then sent; followed until mined, raised in fee when stuck,
-broadcast again after a restart.
+"""The gateway's transactions: readings in batches to `SmartMeter.submitPackedSignedReadings` (or
+`submitSignedReadings` for a batch with a reading that does not pack), each batch signed, written to
+the store, then sent; followed until mined, raised in fee when stuck, broadcast again after a restart.
 
 Batch size. SmartMeter takes at most MAX_BATCH_SIZE readings a call. A transaction may not ask for
 more than 16,777,216 gas (EIP-7825's cap per transaction) nor more than the block holds; the
@@ -44,7 +44,7 @@ from energy_grid.contracts.client import GridClient
 from energy_grid.contracts.sender import DynamicFeeTransaction, TransactionSender, prepare
 from energy_grid.services.gateway.store import ReadingStore, StoredTransaction
 from energy_grid.services.runtime import ChainHead
-from energy_grid.signing.readings import SignedReading
+from energy_grid.signing.readings import SignedReading, relay_arguments
 
 MAX_BATCH_SIZE = 100  # SmartMeter.MAX_BATCH_SIZE
 PER_TRANSACTION_GAS_CAP = 16_777_216  # EIP-7825: no transaction may ask for more
@@ -458,7 +458,8 @@ class BatchSubmitter:
         return decode_error(self.smart_meter.abi, data) if data.startswith("0x") and len(data) >= SELECTOR_HEX_CHARS else None
 
     def _call(self, batch: list[SignedReading]) -> Any:
-        return prepare(self.smart_meter, "submitSignedReadings", [signed.as_tuple() for signed in batch])
+        name, arguments = relay_arguments(batch)
+        return prepare(self.smart_meter, name, *arguments)
 
     def _sign(self, batch: list[SignedReading], tx_nonce: int, gas: int, fees: Fees, block_number: int) -> StoredTransaction:
         """The batch's transaction; with no reading, a transfer of nothing to the gateway itself (a
