@@ -95,7 +95,7 @@ from conftest import (
 from eth_account import Account
 from eth_utils import keccak
 
-from energy_grid.chain.packed_readings import pack_readings
+from energy_grid.signing.packed_readings import pack_readings
 from energy_grid.deploy.system import deploy_energy_auction, deploy_smart_meter, interface_type
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 from energy_grid.signing.auction import SignedAuctionOrder, sign_auction_order

@@ -14,7 +14,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from energy_grid.chain.packed_readings import READING_BYTES, SIGNED_READING_BYTES, pack_readings
+from energy_grid.signing.packed_readings import READING_BYTES, SIGNED_READING_BYTES, pack_readings
 from energy_grid.domain.units import (
     DAY_SECONDS,
     FREQUENCY_NOMINAL_MILLIHZ,

@@ -74,6 +74,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         _checkBatchSize(size);
         if (size != readings.length) revert BatchLengthMismatch(size, readings.length);
         (ReadingLimits memory limits, MintBatch memory batch, VaultBatch memory delivery) = _newBatch(size);
+        // slither-disable-next-line uninitialized-local: every reading of the batch is written into it before it is read
         MeterReading memory reading;
         for (uint256 i; i < size; ++i) {
             address meter = meters[i];
@@ -89,6 +90,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         uint256 size = PackedReadings.count(packed, PackedReadings.READING_BYTES);
         _checkBatchSize(size);
         (ReadingLimits memory limits, MintBatch memory batch, VaultBatch memory delivery) = _newBatch(size);
+        // slither-disable-next-line uninitialized-local: every reading of the batch is written into it before it is read
         MeterReading memory reading;
         for (uint256 i; i < size; ++i) {
             address meter = PackedReadings.readingAt(PackedReadings.entryAt(packed, i, PackedReadings.READING_BYTES), reading);
@@ -103,6 +105,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         uint256 size = signedReadings.length;
         _checkBatchSize(size);
         (ReadingLimits memory limits, MintBatch memory batch, VaultBatch memory delivery) = _newBatch(size);
+        // slither-disable-next-line uninitialized-local: every reading of the batch is written into it before it is read
         MeterReading memory reading;
         bytes32 domainSeparator = _domainSeparatorV4();
         for (uint256 i; i < size; ++i) {
@@ -122,6 +125,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         uint256 size = PackedReadings.count(packed, PackedReadings.SIGNED_READING_BYTES);
         _checkBatchSize(size);
         (ReadingLimits memory limits, MintBatch memory batch, VaultBatch memory delivery) = _newBatch(size);
+        // slither-disable-next-line uninitialized-local: every reading of the batch is written into it before it is read
         MeterReading memory reading;
         bytes32 domainSeparator = _domainSeparatorV4();
         for (uint256 i; i < size; ++i) {
@@ -315,8 +319,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
     /// @dev The checks of a signed reading whose `signer` was recovered, in order: its deadline, its s
     /// (EIP-2), its signer, which must be the meter, and its nonce. The signature is checked before the
     /// nonce, so that a replay of a genuine signature is reported as a replay (InvalidReadingNonce with a
-    /// nonce below the expected one). A reading that passes them all, as nearly every one does, takes
-    /// one branch instead of five.
+    /// nonce below the expected one).
     function _checkSigned(
         address meter,
         uint256 nonce,
@@ -325,21 +328,11 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         address signer,
         uint256 expectedNonce
     ) private view {
-        bool refused;
-        uint256 halfCurveOrder = SignedReadingHash.HALF_CURVE_ORDER;
-        // slither-disable-next-line assembly: the five conditions joined without a branch each
-        assembly ("memory-safe") {
-            refused := or(
-                or(gt(timestamp(), deadline), gt(s, halfCurveOrder)),
-                or(or(iszero(signer), xor(signer, meter)), xor(nonce, expectedNonce))
-            )
-        }
-        if (!refused) return;
         if (block.timestamp > deadline) revert ReadingSignatureExpired(meter, nonce, deadline);
         if (uint256(s) > SignedReadingHash.HALF_CURVE_ORDER) revert MalleableReadingSignature(meter, nonce, s);
         // A failed recovery yields the zero signer, which must not pass for a meter at the zero address.
         if (signer == address(0) || signer != meter) revert InvalidReadingSignature(meter, nonce, signer);
-        revert InvalidReadingNonce(meter, nonce, expectedNonce);
+        if (nonce != expectedNonce) revert InvalidReadingNonce(meter, nonce, expectedNonce);
     }
 
     // ----------------------------------------------------------------------------- a batch
@@ -353,12 +346,14 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         return (_readingLimits, _newMintBatch(size), _newVaultBatch(size));
     }
 
-    /// @dev Copies a reading from calldata into the memory that a batch reuses for each of its readings.
+    /// @dev Copies a reading from calldata into the memory that a batch reuses for each of its readings,
+    /// where an assignment of the whole struct would allocate it anew for every reading.
     function _load(MeterReading memory into, MeterReading calldata from) private pure {
-        // slither-disable-next-line assembly: the reading's five uint256 words copied as they are, into memory already allocated
-        assembly ("memory-safe") {
-            calldatacopy(into, from, 0xa0)
-        }
+        into.timestamp = from.timestamp;
+        into.consumption = from.consumption;
+        into.production = from.production;
+        into.gridFrequency = from.gridFrequency;
+        into.voltage = from.voltage;
     }
 
     // ----------------------------------------------------------------------------- minting a batch

@@ -23,8 +23,8 @@ library PackedReadings {
     /// @dev The number of entries of `entryBytes` in `packed`; reverts unless it holds a whole number of them.
     function count(bytes calldata packed, uint256 entryBytes) internal pure returns (uint256 entries) {
         uint256 length = packed.length;
+        if (length % entryBytes != 0) revert ISmartMeterRegistry.PackedBatchMalformed(length, entryBytes);
         entries = length / entryBytes;
-        if (entries * entryBytes != length) revert ISmartMeterRegistry.PackedBatchMalformed(length, entryBytes);
     }
 
     /// @dev Where the entry `index` of `entryBytes` starts in calldata. The caller keeps `index` below

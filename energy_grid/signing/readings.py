@@ -20,8 +20,7 @@ from eth_account import Account
 from eth_keys.datatypes import PrivateKey
 from eth_utils import keccak
 
-from energy_grid.chain.errors import GridError
-from energy_grid.chain.packed_readings import pack_signed_reading
+from energy_grid.signing.packed_readings import pack_signed_reading
 from energy_grid.domain.units import DAY_SECONDS
 from energy_grid.signing.eip712 import EIP712_DOMAIN, sign_typed_data, signing_domain, type_string
 from energy_grid.signing.eip712 import typed_data as eip712_typed_data
@@ -88,7 +87,7 @@ def relay_arguments(entries: Sequence[SignedReading]) -> tuple[str, tuple[Any, .
     sign one that never expires), then submitSignedReadings. Both check the entries alike."""
     try:
         return "submitPackedSignedReadings", (b"".join(entry.packed() for entry in entries),)
-    except GridError:
+    except ValueError:
         return "submitSignedReadings", ([entry.as_tuple() for entry in entries],)
 
 

@@ -7,7 +7,7 @@ driver builds once and hands to the steps that need it.
 
 from __future__ import annotations
 
-from energy_grid.chain.packed_readings import pack_readings
+from energy_grid.signing.packed_readings import pack_readings
 from energy_grid.community.model import HouseholdInterval
 from energy_grid.contracts.sender import prepare
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ

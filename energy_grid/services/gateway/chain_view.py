@@ -17,7 +17,7 @@ from typing import Any
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
-from energy_grid.chain.packed_readings import SIGNED_READING_BYTES
+from energy_grid.signing.packed_readings import SIGNED_READING_BYTES
 from energy_grid.contracts.client import GridClient, GridError
 from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.contracts.structs import MeterReading
@@ -59,7 +59,7 @@ def _carries(function: str, arguments: dict[str, Any], signed: SignedReading) ->
         entries = (packed[i : i + SIGNED_READING_BYTES] for i in range(0, len(packed), SIGNED_READING_BYTES))
         try:
             return signed.packed() in entries
-        except GridError:  # a reading that does not pack is never sent packed
+        except ValueError:  # a reading that does not pack is never sent packed
             return False
     return False
 

@@ -4,7 +4,8 @@ Each entry is big-endian and unpadded: the meter (20 bytes), the reading's times
 consumption (6), production (6), grid frequency (2) and voltage (2); a signed entry goes on with its
 nonce (5), deadline (5) and its EIP-2098 signature: r (32) and vs (32, s with v - 27 in its top
 bit). About half the calldata gas of the ABI's words, which are mostly zero bytes. The contract's
-`PACKED_READING_BYTES` and `PACKED_SIGNED_READING_BYTES` are the two entry sizes.
+`PACKED_READING_BYTES` and `PACKED_SIGNED_READING_BYTES` are the two entry sizes. A value that does
+not fit its field raises ValueError: such a reading goes in the ABI's encoding instead.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from eth_utils import to_canonical_address
-
-from energy_grid.chain.errors import GridError
 
 READING_BYTES = 41
 SIGNED_READING_BYTES = 115
@@ -26,7 +25,7 @@ S_TOP_BIT = 1 << 255
 
 def _field(value: int, width: int, name: str) -> bytes:
     if not 0 <= value < 1 << (8 * width):
-        raise GridError(f"a packed reading's {name} {value} does not fit its {width} bytes")
+        raise ValueError(f"a packed reading's {name} {value} does not fit its {width} bytes")
     return value.to_bytes(width, "big")
 
 
@@ -49,10 +48,10 @@ def pack_signed_reading(
     """One entry of submitPackedSignedReadings: the reading, its nonce and deadline, and the meter's
     signature (v, r, s) in EIP-2098's 64 bytes."""
     if v not in (V_OFFSET, V_OFFSET + 1):
-        raise GridError(f"a packed signature needs v of 27 or 28, not {v}")
+        raise ValueError(f"a packed signature needs v of 27 or 28, not {v}")
     s_value = int.from_bytes(s, "big")
     if s_value >= S_TOP_BIT:
-        raise GridError("a packed signature needs s in the lower half of the curve order")
+        raise ValueError("a packed signature needs s in the lower half of the curve order")
     vs = s_value | ((v - V_OFFSET) << 255)
     return (
         pack_reading(meter, reading)
