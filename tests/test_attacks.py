@@ -95,11 +95,11 @@ from conftest import (
 from eth_account import Account
 from eth_utils import keccak
 
-from energy_grid.signing.packed_readings import pack_readings
 from energy_grid.deploy.system import deploy_energy_auction, deploy_smart_meter, interface_type
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 from energy_grid.signing.auction import SignedAuctionOrder, sign_auction_order
 from energy_grid.signing.orders import sign_cancel, sign_order
+from energy_grid.signing.packed_readings import pack_readings
 from energy_grid.signing.readings import sign_reading
 from energy_grid.signing.vault import sign_market_approval, sign_withdrawal
 

@@ -14,7 +14,6 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from energy_grid.signing.packed_readings import READING_BYTES, SIGNED_READING_BYTES, pack_readings
 from energy_grid.domain.units import (
     DAY_SECONDS,
     FREQUENCY_NOMINAL_MILLIHZ,
@@ -22,6 +21,7 @@ from energy_grid.domain.units import (
     VOLTAGE_NOMINAL_PER_MILLE,
     interval_of,
 )
+from energy_grid.signing.packed_readings import READING_BYTES, SIGNED_READING_BYTES, pack_readings
 from energy_grid.signing.readings import (
     METER_READING_TYPEHASH,
     SIGNED_READING_TYPEHASH,

@@ -18,8 +18,8 @@ from typing import Any
 from eth_account import Account
 
 from energy_grid.bench.core import GasReport, next_interval
-from energy_grid.signing.packed_readings import pack_readings
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.signing.packed_readings import pack_readings
 from energy_grid.signing.readings import SignedReading, sign_reading
 
 # Budget: a gateway batch of 100 meter-signed readings at most 55,000 gas per reading.

@@ -20,10 +20,10 @@ from eth_account import Account
 from eth_keys.datatypes import PrivateKey
 from eth_utils import keccak
 
-from energy_grid.signing.packed_readings import pack_signed_reading
 from energy_grid.domain.units import DAY_SECONDS
 from energy_grid.signing.eip712 import EIP712_DOMAIN, sign_typed_data, signing_domain, type_string
 from energy_grid.signing.eip712 import typed_data as eip712_typed_data
+from energy_grid.signing.packed_readings import pack_signed_reading
 
 DOMAIN_NAME = "SmartMeter"
 # How long after its time a meter's signed reading stays valid by default: SmartMeter's default

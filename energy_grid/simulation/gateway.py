@@ -7,10 +7,10 @@ driver builds once and hands to the steps that need it.
 
 from __future__ import annotations
 
-from energy_grid.signing.packed_readings import pack_readings
 from energy_grid.community.model import HouseholdInterval
 from energy_grid.contracts.sender import prepare
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ
+from energy_grid.signing.packed_readings import pack_readings
 from energy_grid.simulation.run_state import GAS_PER_READING, GAS_READINGS_BASE, READINGS_PER_BATCH, RunState
 
 # A meter's device address and its reading (ISmartMeter.MeterReading's fields).

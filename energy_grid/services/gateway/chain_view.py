@@ -17,7 +17,6 @@ from typing import Any
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
-from energy_grid.signing.packed_readings import SIGNED_READING_BYTES
 from energy_grid.contracts.client import GridClient, GridError
 from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.contracts.structs import MeterReading
@@ -25,6 +24,7 @@ from energy_grid.services.gateway.messages import MeterView
 from energy_grid.services.gateway.store import ReadingState, ReadingStore
 from energy_grid.services.ingest import read_limits
 from energy_grid.services.reading_rules import ChainLimits
+from energy_grid.signing.packed_readings import SIGNED_READING_BYTES
 from energy_grid.signing.readings import SignedReading
 
 # How far back a reading the chain holds is looked for when a meter publishes it again under a nonce
