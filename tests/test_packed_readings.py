@@ -75,7 +75,7 @@ def test_a_batch_of_part_of_an_entry_is_refused(harness, admin):
         ((0, 0, 0, 0, 0), 2**40, 0, 27, 0, "nonce"),
         ((0, 0, 0, 0, 0), 0, 2**256 - 1, 27, 0, "deadline"),
         ((0, 0, 0, 0, 0), 0, 0, 0, 0, "v of 27 or 28"),
-        ((0, 0, 0, 0, 0), 0, 0, 27, 2**255, "lower half"),
+        ((0, 0, 0, 0, 0), 0, 0, 27, 2**255, "below 2\\*\\*255"),
     ],
 )
 def test_a_value_too_wide_for_its_field_does_not_pack(admin, reading, nonce, deadline, v, s, match):

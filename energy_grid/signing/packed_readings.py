@@ -51,8 +51,8 @@ def pack_signed_reading(
         raise ValueError(f"a packed signature needs v of 27 or 28, not {v}")
     s_value = int.from_bytes(s, "big")
     if s_value >= S_TOP_BIT:
-        raise ValueError("a packed signature needs s in the lower half of the curve order")
-    vs = s_value | ((v - V_OFFSET) << 255)
+        raise ValueError("a packed signature needs s below 2**255: its top bit carries v")
+    vs = s_value | (S_TOP_BIT if v == V_OFFSET + 1 else 0)
     return (
         pack_reading(meter, reading)
         + _field(nonce, NONCE_BYTES, "nonce")
