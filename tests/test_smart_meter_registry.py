@@ -394,22 +394,27 @@ def test_constructor_rejects_zero_addresses(project, smart_meter, energy_token, 
 def test_the_smart_meter_serves_its_extensions_functions_and_the_extension_alone_serves_nothing(
     project, smart_meter, admin, owner, meter_device, chain
 ):
-    """Registration, the reading bounds and the regions' views live in SmartMeterExtension, which the
-    SmartMeter runs on its own storage by delegatecall: through the SmartMeter they read and write its
-    meters under its roles; called at its own address the extension refuses (it has no meters)."""
+    """Registration, the reading bounds, the regions' views and the settings of vault delivery and
+    standing orders live in SmartMeterExtension, which the SmartMeter runs on its own storage by
+    delegatecall: through the SmartMeter they read and write its meters under its roles; called at its
+    own address the extension refuses (it has no meters)."""
     extension = project.SmartMeterExtension.deploy(sender=admin)
     for call in (
         lambda: extension.registerMeter(meter_device, owner, REGION, sender=admin),
         lambda: extension.setMaxReadingAge(DEFAULT_MAX_READING_AGE, sender=admin),
         lambda: extension.regionMeterCount(REGION),
         extension.maxReadingAge,
+        lambda: extension.setVault(smart_meter.vault(), ZERO_ADDRESS, sender=admin),
+        lambda: extension.setStandingOrder(meter_device, 1, 0, 1, 0, sender=owner),
+        lambda: extension.getStandingOrder(meter_device),
+        extension.readingMarkets,
     ):
         with reverts(extension.NotThroughSmartMeter):
             call()
     served_from = smart_meter.extension()  # its own extension, named through it
     assert len(chain.provider.get_code(served_from)) > 0 and served_from != extension.address
     own = {item.name for item in project.SmartMeter.contract_type.abi if item.type == "function"}
-    assert "registerMeter" not in own and "maxReadingAge" not in own  # served, not held
+    assert not {"registerMeter", "maxReadingAge", "setStandingOrder", "setVault"} & own  # served, not held
     count = smart_meter.regionMeterCount(REGION)
     tx = smart_meter.registerMeter(meter_device, owner, REGION, sender=admin)
     assert tx.receiver == smart_meter.address and [e.contract_address for e in tx.events] == [smart_meter.address]

@@ -51,7 +51,7 @@ abstract contract MeterRegistry is MeterStorage, ISmartMeterRegistry {
         );
     }
 
-    /// @notice The EnergyToken this meter registry mints.
+    /// @inheritdoc ISmartMeterRegistry
     function energyToken() external view returns (IEnergyToken) {
         return _energyToken;
     }

@@ -3,9 +3,12 @@ pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {IMeteredMarket} from "./IMeteredMarket.sol";
 import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
+import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
 import {MeterFlags} from "../types/MeterFlags.sol";
+import {StandingLimits} from "../types/StandingLimits.sol";
 import {IntervalCells, IntervalCellsLibrary} from "../types/IntervalCells.sol";
 import {BatchTooLarge, EmptyBatch, MeterUnknown} from "../utils/GridErrors.sol";
 
@@ -14,8 +17,8 @@ import {BatchTooLarge, EmptyBatch, MeterUnknown} from "../utils/GridErrors.sol";
 /// the SmartMeter and its extension share.
 /// @dev Both the SmartMeter and SmartMeterExtension inherit this contract first, and the extension declares
 /// no storage of its own, so the extension, run by delegatecall, reads and writes the SmartMeter's storage
-/// at the same slots. The state of the signing domain and of vault delivery comes after it, in the
-/// SmartMeter only, which the extension never touches.
+/// at the same slots. The state of the signing domain comes after it, in the SmartMeter only, which the
+/// extension never touches.
 abstract contract MeterStorage is AccessControl, Pausable {
     // ----------------------------------------------------------------------------- roles
 
@@ -109,6 +112,23 @@ abstract contract MeterStorage is AccessControl, Pausable {
     // slither-disable-next-line unused-state: the extension registers meters and answers for the regions, on this storage
     mapping(uint32 regionId => uint256) internal _regionMeterCounts;
 
+    // Vault delivery and standing orders: the SmartMeter's readings read them, its extension sets them.
+    // slither-disable-next-line uninitialized-state,constable-states: the extension sets the vault, on this storage
+    IEnergyVault internal _vault;
+    // slither-disable-next-line uninitialized-state,constable-states: the extension sets the reading market, on this storage
+    IMeteredMarket internal _readingMarket;
+    // The reading market's place in `_readingMarkets` plus one (zero for none): the tag a meter's zone must
+    // carry to be used (MeterFlags). It shares the market's slot, which every batch with entries reads.
+    // slither-disable-next-line uninitialized-state,constable-states: the extension sets it with the reading market, on this storage
+    uint8 internal _readingMarketTag;
+    // slither-disable-next-line uninitialized-state: the owners set their limits through the extension, on this storage
+    mapping(address meter => StandingLimits) internal _standing;
+    // slither-disable-next-line unused-state: the extension counts the owners' signed limits, on this storage
+    mapping(address owner => uint256) internal _standingOrderNonces;
+    // Every reading market ever named, in the order named, at most the extension's MAX_READING_MARKETS.
+    // slither-disable-next-line uninitialized-state: the extension names the reading markets, on this storage
+    address[] internal _readingMarkets;
+
     // ----------------------------------------------------------------------------- internals
 
     function _knownMeter(address meter) internal view returns (Meter storage m) {
@@ -119,6 +139,12 @@ abstract contract MeterStorage is AccessControl, Pausable {
     function _ownMeter(address meter) internal view returns (Meter storage m) {
         m = _knownMeter(meter);
         if (_owners[m.ownerIndex] != msg.sender) revert ISmartMeterRegistry.NotMeterOwner(meter, msg.sender);
+    }
+
+    /// @dev The meter's zone in the reading market whose tag is `tag`: the zone it was synced with there, or
+    /// the bus if it was synced with another market (or never).
+    function _zoneFor(Meter memory m, uint256 tag) internal pure returns (uint256) {
+        return m.flags.zoneTag() == tag ? m.zone : 0;
     }
 
     function _checkRegister(address meter, uint256 registerWh) internal pure {
