@@ -52,6 +52,7 @@ PUBLIC: dict[str, str] = {
     "CarbonCredits.transferCarbonCredits": "seed alias of transfer: the caller's own credits",
     "CarbonCredits.retire": "burns the caller's own credits",
     "CarbonCredits.issueCarbonCredits": "permissionless: mints only what the meter measured, to the meter's owner",
+    "CarbonCredits.issueCarbonCreditsBatch": "permissionless: issueCarbonCredits for each meter, in one transaction",
     "EnergyTrading.createOrderBySig": (
         "any relayer: the trader's EIP-712 signature (nonce, deadline) is the authorization; the order is the signer's"
     ),

@@ -515,6 +515,44 @@ def test_factor_applies_at_issue_time(cc, registered, admin, owner):
     assert cc.issueCarbonCredits(registered.address, sender=owner).return_value == 2_000
 
 
+def test_a_batch_issues_as_one_call_per_meter_would(cc, registered, smart_meter, admin, chain, owner, other, op, stranger):
+    """A keeper's batch mints each meter's credits to its own owner, in order, with the events one
+    issueCarbonCredits per meter would log; every meter's pending Wh is then issued."""
+    second = Meter(smart_meter, admin, chain, METER_2, other, REGION)
+    cc.registerCleanEnergyProducer(second.address, SOLAR, sender=op)
+    registered.export(2_500)
+    second.export(1_001)  # 400.4 g: 400 minted, 400 mg carried
+    tx = cc.issueCarbonCreditsBatch([registered.address, second.address], sender=stranger)
+    assert tx.return_value == [1_000, 400]
+    assert_logs(
+        tx,
+        transfer(cc, ZERO_ADDRESS, owner, 1_000),
+        issued(cc, registered.address, owner, 2_500, 1_000),
+        transfer(cc, ZERO_ADDRESS, other, 400),
+        issued(cc, second.address, other, 1_001, 400),
+    )
+    assert (cc.balanceOf(owner), cc.balanceOf(other), cc.totalSupply()) == (1_000, 400, 1_400)
+    assert [cc.pendingWh(m) for m in (registered.address, second.address)] == [0, 0]
+    assert producer(cc, second.address)["remainderMilligrams"] == 400
+
+
+def test_a_batch_is_refused_whole_for_one_meter_that_would_be(cc, registered, stranger):
+    """Its size is 1..MAX_ISSUE_BATCH, and a meter issueCarbonCredits would refuse refuses the batch
+    with the same error: nothing is minted for the meters before it."""
+    assert cc.MAX_ISSUE_BATCH() == 100
+    with reverts(cc.EmptyBatch):
+        cc.issueCarbonCreditsBatch([], sender=stranger)
+    with reverts(cc.BatchTooLarge, size=101, maxSize=100):
+        cc.issueCarbonCreditsBatch([registered.address] * 101, sender=stranger)
+    registered.export(2_500)
+    with reverts(cc.NothingToIssue, meter=registered.address):  # the second time, its Wh are issued
+        cc.issueCarbonCreditsBatch([registered.address, registered.address], sender=stranger)
+    with reverts(cc.NotCleanEnergyProducer, meter=UNKNOWN_METER):
+        cc.issueCarbonCreditsBatch([registered.address, UNKNOWN_METER], sender=stranger)
+    assert cc.totalSupply() == 0
+    assert cc.pendingWh(registered.address) == 2_500
+
+
 def test_issue_for_meters_that_are_not_clean_producers(cc, solar, stranger):
     solar.export(1_000)
     for meter in (solar.address, UNKNOWN_METER, ZERO_ADDRESS):

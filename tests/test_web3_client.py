@@ -444,6 +444,18 @@ def test_typed_carbon_issue_and_asset_approvals(client, system, accounts):
     factor = client.carbon_credits.avoided_emission_grams_per_kwh()
     assert issued == IssuedCredits(meter, owner.address, 10_000, 10 * factor, factor)
     assert client.carbon_credits.balance_of(owner.address) == 10 * factor
+    # A keeper's batch: each meter's issue, in the order given.
+    second = Account.create().address
+    client.smart_meter.register_meter(operator, second, owner.address, LOCAL_OPERATOR_REGION)
+    client.carbon_credits.register_clean_producer(operator, second, EnergyType.SOLAR)
+    for timestamp, production_wh in ((now + 961, 0), (now + 1_861, 3_000)):
+        client.mine_block_at(timestamp)
+        client.smart_meter.submit_readings(operator, [meter, second], [MeterReading(timestamp, 0, 10_000 + production_wh)] * 2)
+    batch = client.carbon_credits.issue_batch(signer(accounts[8]), [second, meter])
+    assert batch == [IssuedCredits(second, owner.address, 3_000, 3 * factor, factor),
+                     IssuedCredits(meter, owner.address, 3_000, 3 * factor, factor)]
+    with pytest.raises(ValueError, match="give 1 to 100 meters"):
+        client.carbon_credits.issue_batch(signer(accounts[8]), [])
 
     nft, shares = client.asset_nft, client.asset_shares
     token_id = nft.mint_asset(operator, owner.address, EnergyType.SOLAR, 6_500, LOCAL_OPERATOR_REGION, now, meter)

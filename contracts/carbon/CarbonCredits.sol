@@ -8,7 +8,15 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ICarbonCredits} from "./ICarbonCredits.sol";
 import {IGridManagement} from "../grid/IGridManagement.sol";
 import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
-import {InvalidEnergyType, InvalidPageLimit, MeterInactive, OperatorNotAuthorized, ZeroAddress} from "../utils/GridErrors.sol";
+import {
+    BatchTooLarge,
+    EmptyBatch,
+    InvalidEnergyType,
+    InvalidPageLimit,
+    MeterInactive,
+    OperatorNotAuthorized,
+    ZeroAddress
+} from "../utils/GridErrors.sol";
 
 /// @title CarbonCredits
 /// @notice Avoided-emission credits (one unit = one gram CO2e, 6 decimals = tonnes) minted only for
@@ -28,6 +36,8 @@ contract CarbonCredits is ERC20, ERC20Permit, AccessControl, ICarbonCredits {
     uint256 public constant MAX_RETIREMENT_GRAMS = type(uint64).max;
     /// @notice Most retirements in one getRetirements page.
     uint256 public constant MAX_PAGE_LIMIT = 100;
+    /// @notice The most meters one issueCarbonCreditsBatch call may carry.
+    uint256 public constant MAX_ISSUE_BATCH = 100;
 
     string private constant NAME = "Energy Grid Avoided-Emission Credit";
 
@@ -124,25 +134,18 @@ contract CarbonCredits is ERC20, ERC20Permit, AccessControl, ICarbonCredits {
 
     /// @inheritdoc ICarbonCredits
     function issueCarbonCredits(address meter) external returns (uint256 grams) {
-        // Through a storage pointer: only the first slot is read, not registeredFromWh's.
-        Producer storage p = _producers[meter];
-        if (!p.registered) revert NotCleanEnergyProducer(meter);
-        ISmartMeterRegistry.MeterInfo memory info = _smartMeter.getMeter(meter);
-        // A suspended meter's counted energy waits until the operator restores it (or deregisters it).
-        if (!info.active) revert MeterInactive(meter);
-        uint64 countedWh = _countedProductionWh(meter);
-        uint256 amountWh = countedWh - p.issuedThroughWh;
-        if (amountWh == 0) revert NothingToIssue(meter);
-        uint256 factor = _gramsCo2ePerKWh;
-        // amountWh < 2^64 and factor ≤ 2,000: no overflow.
-        uint256 milligrams = p.remainderMilligrams + amountWh * factor;
-        grams = milligrams / 1000;
-        p.issuedThroughWh = countedWh;
-        p.remainderMilligrams = uint16(milligrams % 1000);
-        // Credited ranges of counted Wh never overlap, so the sum stays ≤ 2 × 2^64 + 1 < 2^72.
-        p.totalIssuedGrams += uint72(grams);
-        if (grams != 0) _mint(info.owner, grams);
-        emit CarbonCreditsIssued(meter, info.owner, amountWh, grams, factor);
+        return _issue(meter);
+    }
+
+    /// @inheritdoc ICarbonCredits
+    function issueCarbonCreditsBatch(address[] calldata meters) external returns (uint256[] memory grams) {
+        uint256 count = meters.length;
+        if (count == 0) revert EmptyBatch();
+        if (count > MAX_ISSUE_BATCH) revert BatchTooLarge(count, MAX_ISSUE_BATCH);
+        grams = new uint256[](count);
+        for (uint256 i; i < count; ++i) {
+            grams[i] = _issue(meters[i]);
+        }
     }
 
     /// @inheritdoc ICarbonCredits
@@ -301,8 +304,32 @@ contract CarbonCredits is ERC20, ERC20Permit, AccessControl, ICarbonCredits {
 
     /// @dev SmartMeter's counted export of `meter`: never decreases, and stays ≤ its MAX_REGISTER_WH
     /// (2^48 − 1); the cast guards the bookkeeping should that ever change.
+    /// @dev Mints `meter`'s credits for its production counted since its last issue, whoever calls.
+    function _issue(address meter) private returns (uint256 grams) {
+        // Through a storage pointer: only the first slot is read, not registeredFromWh's.
+        Producer storage p = _producers[meter];
+        if (!p.registered) revert NotCleanEnergyProducer(meter);
+        // slither-disable-next-line calls-loop: a view of the SmartMeter fixed at deployment, for at most MAX_ISSUE_BATCH meters
+        ISmartMeterRegistry.MeterInfo memory info = _smartMeter.getMeter(meter);
+        // A suspended meter's counted energy waits until the operator restores it (or deregisters it).
+        if (!info.active) revert MeterInactive(meter);
+        uint64 countedWh = _countedProductionWh(meter);
+        uint256 amountWh = countedWh - p.issuedThroughWh;
+        if (amountWh == 0) revert NothingToIssue(meter);
+        uint256 factor = _gramsCo2ePerKWh;
+        // amountWh < 2^64 and factor ≤ 2,000: no overflow.
+        uint256 milligrams = p.remainderMilligrams + amountWh * factor;
+        grams = milligrams / 1000;
+        p.issuedThroughWh = countedWh;
+        p.remainderMilligrams = uint16(milligrams % 1000);
+        // Credited ranges of counted Wh never overlap, so the sum stays ≤ 2 × 2^64 + 1 < 2^72.
+        p.totalIssuedGrams += uint72(grams);
+        if (grams != 0) _mint(info.owner, grams);
+        emit CarbonCreditsIssued(meter, info.owner, amountWh, grams, factor);
+    }
+
     function _countedProductionWh(address meter) private view returns (uint64) {
-        // slither-disable-next-line unused-return: only the counted export earns credits; the other fields are not needed
+        // slither-disable-next-line unused-return,calls-loop: only the counted export earns credits; a view of the SmartMeter fixed at deployment, for at most MAX_ISSUE_BATCH meters
         (, uint256 productionWh,) = _smartMeter.getMeteredEnergy(meter);
         return SafeCast.toUint64(productionWh);
     }

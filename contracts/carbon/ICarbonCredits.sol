@@ -143,6 +143,14 @@ interface ICarbonCredits is IERC20 {
     /// @return grams Credits minted (0 while the carried rest stays below one gram).
     function issueCarbonCredits(address meter) external returns (uint256 grams);
 
+    /// @notice Issues the credits of each of `meters` in turn, as issueCarbonCredits would one call each:
+    /// what a keeper sends for a day's clean meters, so they share one transaction. Anyone may call; the
+    /// batch holds 1..MAX_ISSUE_BATCH meters (EmptyBatch, BatchTooLarge), and a meter issueCarbonCredits
+    /// would refuse refuses the whole batch with the same error.
+    /// @param meters Registered clean meters, each with counted production not issued yet (pendingWh).
+    /// @return grams Credits minted for each meter, in the order given.
+    function issueCarbonCreditsBatch(address[] calldata meters) external returns (uint256[] memory grams);
+
     /// @notice Sets the avoided-emission factor (1..MAX_GRAMS_CO2E_PER_KWH) for every later issue,
     /// including production counted before the change and not yet issued. DEFAULT_ADMIN_ROLE only.
     function setAvoidedEmissionFactor(uint256 gramsCo2ePerKWh) external;

@@ -30,6 +30,10 @@ BUDGET_REGISTER_CLEAN_PRODUCER = 95_000
 BUDGET_ISSUE = 65_000
 # The owner's first credits: the balance slot is fresh (+17,100): ~76,000.
 BUDGET_ISSUE_FIRST = 82_000
+# A meter's share of a keeper's batch of two steady issues: each meter's own reads and writes (about
+# 30,000) and half of what the batch pays once: 21,000 base, SmartMeter's cold account, the factor and
+# the total supply (about 30,700): ~45,400.
+BUDGET_ISSUE_BATCH_SHARE = 50_000
 # An ERC-20 transfer between two holders: 21,000 + two balances rewritten 2 × 5,000 + event: ~34,000.
 BUDGET_TRANSFER = 40_000
 # Steady: the record's two fresh slots and its reason's (up to 31 bytes: one slot) 3 × 22,100, the
@@ -57,7 +61,7 @@ def bench_carbon_credits(
     owner: Any,
     beneficiary: Any,
 ) -> None:
-    """registerCleanEnergyProducer, issueCarbonCredits (first and steady), transferCarbonCredits,
+    """registerCleanEnergyProducer, issueCarbonCredits (first and steady) and in a batch, transferCarbonCredits,
     retire (first and steady), setAvoidedEmissionFactor and deregisterCleanEnergyProducer.
 
     `operator` holds SmartMeter's OPERATOR_ROLE and GATEWAY_ROLE and CarbonCredits'
@@ -94,6 +98,11 @@ def bench_carbon_credits(
     export(meter)
     steady = cc.issueCarbonCredits(meter, sender=owner).gas_used
     report.add("issueCarbonCredits", steady, BUDGET_ISSUE, "steady: owner and meter seen before")
+    for m in meters:
+        export(m)
+    batch = cc.issueCarbonCreditsBatch(meters, sender=owner).gas_used
+    report.add("issueCarbonCreditsBatch, a meter's share", batch // len(meters), BUDGET_ISSUE_BATCH_SHARE,
+               f"{len(meters)} steady meters in one transaction: {batch:,}")
 
     first_transfer = cc.transferCarbonCredits(beneficiary, 100, sender=owner).gas_used
     steady_transfer = cc.transferCarbonCredits(beneficiary, 100, sender=owner).gas_used

@@ -243,6 +243,7 @@ PROGRAMS = (
     ),
     row("registerCleanEnergyProducer", note="2 fresh slots"),
     row("issueCarbonCredits", note="owner's first credits: {g:issueCarbonCredits (owner's first credits)}"),
+    row("issueCarbonCreditsBatch, a meter's share", note="{n:issueCarbonCreditsBatch, a meter's share}"),
     row("transferCarbonCredits", note="{n:transferCarbonCredits}"),
     row("retire", note="reason up to 31 bytes; beneficiary's first: {g:retire (beneficiary's first)}"),
     row("mintAsset", note="{n:mintAsset}"),

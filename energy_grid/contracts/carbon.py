@@ -20,6 +20,10 @@ from energy_grid.contracts.tokens import ERC20
 from energy_grid.domain.enums import EnergyType
 
 
+# The most meters one issueCarbonCreditsBatch call may carry (CarbonCredits.MAX_ISSUE_BATCH).
+MAX_ISSUE_BATCH = 100
+
+
 class RetirementPage(NamedTuple):
     retirements: list[Retirement]
     next_cursor: int  # 0 = no more
@@ -53,6 +57,13 @@ class CarbonCredits(ERC20):
         """`issue`, returning the whole issue: the export it counted, the owner and the factor too."""
         receipt = self._send(sender, "issueCarbonCredits", meter)
         return decode_event(IssuedCredits, self.event(receipt, "CarbonCreditsIssued"))
+
+    def issue_batch(self, sender: LocalAccount, meters: list[str]) -> list[IssuedCredits]:
+        """`issue_credits` for each of 1..MAX_ISSUE_BATCH meters in one transaction, as a keeper issues a
+        day's clean meters; a meter that `issue` would refuse refuses the whole batch."""
+        require(0 < len(meters) <= MAX_ISSUE_BATCH, f"issue_batch: give 1 to {MAX_ISSUE_BATCH} meters")
+        receipt = self._send(sender, "issueCarbonCreditsBatch", list(meters))
+        return [decode_event(IssuedCredits, event) for event in self.events(receipt, "CarbonCreditsIssued")]
 
     def retire(self, holder: LocalAccount, amount_grams: int, beneficiary: str, reason: str) -> int:
         """Burns credits as proof of offset for `beneficiary`; returns the retirement id."""

@@ -17,6 +17,7 @@ this object calls them at their place in the interval.
 from __future__ import annotations
 
 from energy_grid.community.model import IntervalResult
+from energy_grid.contracts.carbon import MAX_ISSUE_BATCH
 from energy_grid.contracts.sender import prepare
 from energy_grid.domain.units import INTERVALS_PER_DAY
 from energy_grid.simulation.auction_steps import Auction
@@ -111,10 +112,14 @@ class Interval:
             self._issue_credits()
 
     def _issue_credits(self) -> None:
-        """The keeper issues the credits of every clean meter with production counted since its last issue."""
+        """The keeper issues the credits of every clean meter with production counted since its last
+        issue, up to MAX_ISSUE_BATCH meters a transaction."""
         state = self.state
         carbon = state.client["CarbonCredits"]
         meters = [state.actors.meters[i] for i in state.pv_households]
-        for meter, pending_wh in zip(meters, state.sender.read([prepare(carbon, "pendingWh", m) for m in meters]), strict=True):
-            if pending_wh > 0:
-                state.sender.send(state.actors.keeper, prepare(carbon, "issueCarbonCredits", meter), gas=GAS_ISSUE_CREDITS, actor="keeper")
+        pending = state.sender.read([prepare(carbon, "pendingWh", m) for m in meters])
+        due = [meter for meter, pending_wh in zip(meters, pending, strict=True) if pending_wh > 0]
+        for start in range(0, len(due), MAX_ISSUE_BATCH):
+            batch = due[start : start + MAX_ISSUE_BATCH]
+            call = prepare(carbon, "issueCarbonCreditsBatch", batch)
+            state.sender.send(state.actors.keeper, call, gas=GAS_ISSUE_CREDITS * len(batch), actor="keeper")

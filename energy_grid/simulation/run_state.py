@@ -58,7 +58,7 @@ GAS_REGISTER = 400_000
 GAS_START_EVENT = 500_000
 GAS_VERIFY = 1_500_000
 GAS_DISTRIBUTE = 6_000_000
-GAS_ISSUE_CREDITS = 300_000
+GAS_ISSUE_CREDITS = 150_000  # a meter's share of issueCarbonCreditsBatch, its owner's first credits a fresh slot
 GAS_ROLE = 200_000
 
 ProgressCallback = Callable[[int, int, str], None]

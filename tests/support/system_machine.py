@@ -1673,17 +1673,21 @@ class SystemMachine(RuleBasedStateMachine):
 
     # ----------------------------------------------------------------------------- carbon credits
 
-    @rule(i=st.sampled_from((0, 1, 2, 0, 1, 2, 3)))
+    @rule(i=st.sampled_from((0, 1, 2, 0, 1, 2, 3, 4)))
     def issue_credits(self, i: int) -> None:
         w = self.world
         pending = w.node.calls([(w.c["carbon"], "pendingWh", (d,)) for d in w.devices])
         ready = [d for d, wh in zip(w.devices, pending, strict=True) if not isinstance(wh, Reverted) and wh > 0]
-        # Mostly a producer with energy to credit; i = 3: a DR meter, which is no clean producer.
-        meter = w.dr_meters[0] if i == 3 else ready[i % len(ready)] if ready and i < 2 else w.devices[i]
-        out = self.send("carbon", "issueCarbonCredits", (meter,), w.stranger)
+        if i == 4:
+            # A keeper's batch: every producer with energy to credit, or two that may have none (refused whole).
+            out = self.send("carbon", "issueCarbonCreditsBatch", (ready or w.devices[:2],), w.stranger)
+        else:
+            # Mostly a producer with energy to credit; i = 3: a DR meter, which is no clean producer.
+            meter = w.dr_meters[0] if i == 3 else ready[i % len(ready)] if ready and i < 2 else w.devices[i]
+            out = self.send("carbon", "issueCarbonCredits", (meter,), w.stranger)
         for log in out.events(w.c["carbon"], CREDITS_ISSUED):
             amount_wh, factor = word(log["data"], 0), word(log["data"], 2)
-            self.issued_milligrams_bound[meter] += amount_wh * factor
+            self.issued_milligrams_bound[topic_address(log, 1)] += amount_wh * factor
 
     @rule(who=st.integers(0, 3), amount=st.sampled_from((1, 100, 10**6, 0)), to_other=st.booleans())
     def move_credits(self, who: int, amount: int, to_other: bool) -> None:
@@ -2407,6 +2411,8 @@ def walk_every_stage(machine: SystemMachine) -> None:
     until("a revenue claim", ok("shares.claimRevenue"), lambda: machine.revenue_step(1, 1_000_003))
     until("readings", ok("meter.submitReadings"), lambda: machine.gateway_batch(2_000))
     until("carbon credits", ok("carbon.issueCarbonCredits"), lambda: machine.issue_credits(0))
+    until("a keeper's batch of carbon credits", ok("carbon.issueCarbonCreditsBatch"),
+          lambda: (machine.gateway_batch(2_000), machine.system_invariants(), machine.issue_credits(4)))
     until("a parameter change", ok("trading.setGridFee"), lambda: machine.change_parameter("grid_fee_bps", 1, 1))
     # The vault: a deposit, a withdrawal, one of more than the balance (refused), an approval; a trader that
     # revoked the auction's approval orders (refused), and approves it again.
