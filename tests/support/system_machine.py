@@ -2411,8 +2411,14 @@ def walk_every_stage(machine: SystemMachine) -> None:
     until("a revenue claim", ok("shares.claimRevenue"), lambda: machine.revenue_step(1, 1_000_003))
     until("readings", ok("meter.submitReadings"), lambda: machine.gateway_batch(2_000))
     until("carbon credits", ok("carbon.issueCarbonCredits"), lambda: machine.issue_credits(0))
-    until("a keeper's batch of carbon credits", ok("carbon.issueCarbonCreditsBatch"),
-          lambda: (machine.gateway_batch(2_000), machine.system_invariants(), machine.issue_credits(4)))
+
+    def readings_then_credits_batch() -> None:
+        """Readings give the producers energy to credit; then the keeper's batch issues it."""
+        machine.gateway_batch(2_000)
+        machine.system_invariants()
+        machine.issue_credits(4)
+
+    until("a keeper's batch of carbon credits", ok("carbon.issueCarbonCreditsBatch"), readings_then_credits_batch)
     until("a parameter change", ok("trading.setGridFee"), lambda: machine.change_parameter("grid_fee_bps", 1, 1))
     # The vault: a deposit, a withdrawal, one of more than the balance (refused), an approval; a trader that
     # revoked the auction's approval orders (refused), and approves it again.
