@@ -61,7 +61,7 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
         uint64 participationId; // 0 = none
         ParticipationStatus status;
         uint40 verifiedAt;
-        uint64 baselineW; // W fit 64 bits: a load-profile interval holds at most 2^40 Wh
+        uint64 baselineW; // W fit 64 bits: a load-profile interval holds under 2^27 Wh, so a window's W is under 2^29
         uint64 actualW;
         uint256 rewardAmount;
     }

@@ -34,9 +34,9 @@ contract ForecastLedger is IForecastLedger {
     /// forecast issued the morning before, while the region's meter count kept with it stays current.
     uint256 public constant MAX_LEAD_SECONDS = 2 * EnergyTime.DAY_SECONDS;
 
-    // The window's sums are int80, three to a slot. A meter's figure in an interval is below 2^40 Wh (the
+    // The window's sums are int80, three to a slot. A meter's figure in an interval is below 2^27 Wh (the
     // load profile's field) and a region has fewer than 2^32 meters (the registry's index), so a sum's
-    // magnitude stays below 2^72: it cannot overflow.
+    // magnitude stays below 2^59: it cannot overflow.
     uint256 private constant SUMS_PER_WORD = 3;
     uint256 private constant SUM_BITS = 80;
     uint256 private constant SUM_MASK = type(uint80).max;
@@ -345,7 +345,7 @@ contract ForecastLedger is IForecastLedger {
         ISmartMeterRegistry.IntervalRecord[] memory records =
             _meterRegistry.getIntervalHistory(meter, w.firstInterval, w.intervalCount);
         for (uint256 i; i < records.length; ++i) {
-            // Each figure is below 2^40 Wh (the load profile's field), so the difference is exact.
+            // Each figure is below 2^27 Wh (the load profile's field), so the difference is exact.
             sums[i] += int256(records[i].consumptionWh) - int256(records[i].productionWh);
         }
     }
