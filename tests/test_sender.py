@@ -101,9 +101,14 @@ def test_mining_by_hand_sends_large_batches_in_large_blocks_and_gives_the_node_b
         assert int(w3.eth.get_block(block_number)["gasLimit"]) == MANUAL_BLOCK_GAS_LIMIT > node_gas_limit
         assert sender.gas_by_actor["sender"] == sum(int(r["gasUsed"], 16) for r in receipts)
 
+        # However long the work after the last block took (here: the node's clock moved on 30 s), the
+        # chain is given back standing at the last block's time.
+        last_s = int(w3.eth.get_block(block_number)["timestamp"])
+        w3.provider.make_request("evm_increaseTime", [30])  # type: ignore[arg-type]
         sender.release()
         assert w3.provider.make_request("anvil_getAutomine", [])["result"] is True  # type: ignore[arg-type]
         assert int(w3.eth.get_block("latest")["gasLimit"]) == node_gas_limit  # a client sizing gas by it is not refused
+        assert int(w3.eth.get_block("latest")["timestamp"]) == last_s
         w3.eth.send_transaction({"from": anvil_account(2).address, "to": anvil_account(3).address, "value": Wei(1)})
         assert int(w3.eth.get_block("latest")["gasLimit"]) == node_gas_limit
     finally:

@@ -220,8 +220,10 @@ class TransactionSender:
             if self._node_block_gas_limit < MANUAL_BLOCK_GAS_LIMIT:
                 self.rpc("evm_setBlockGasLimit", [hex(self._node_block_gas_limit)])
                 # An empty block: until one is mined, the latest block still shows the large limit,
-                # and a client sizing its gas by it (ape's `gas_limit: max`) would be refused.
-                self.rpc("evm_mine")
+                # and a client sizing its gas by it (ape's `gas_limit: max`) would be refused. It carries
+                # the latest block's time, which the chain stands at, however long the set-up took.
+                latest = self.rpc("eth_getBlockByNumber", ["latest", False])
+                self.rpc("evm_mine", [int(latest["timestamp"], 16)])
 
     # ------------------------------------------------------------------ JSON-RPC
 
