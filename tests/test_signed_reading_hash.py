@@ -90,3 +90,28 @@ def test_any_reading_recovers_its_signer(harness, signed, domain):
 def test_a_batch_recovers_each_signer_and_leaves_allocated_memory_alone(harness, batch):
     signers = harness.signers(DOMAIN, [signed_argument(*signed) for signed in batch])
     assert signers == [KEY.public_key.to_checksum_address()] * len(batch)
+
+
+HALF_CURVE_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+ZERO_ADDRESS = "0x" + "0" * 40
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    recovered=st.sampled_from([ZERO_ADDRESS, "0x" + "11" * 20, "0x" + "22" * 20]),
+    meter=st.sampled_from([ZERO_ADDRESS, "0x" + "11" * 20]),
+    nonce=st.integers(min_value=0, max_value=3),
+    expected_nonce=st.integers(min_value=0, max_value=3),
+    deadline_offset=st.integers(min_value=-2, max_value=2),
+    s=st.sampled_from([0, 1, HALF_CURVE_ORDER - 1, HALF_CURVE_ORDER, HALF_CURVE_ORDER + 1, 2**255 - 1]),
+)
+def test_passes_is_every_check_at_once(harness, recovered, meter, nonce, expected_nonce, deadline_offset, s):
+    # The deadline is set relative to the time the check sees: at it (still valid), before it or after it.
+    every_check = (
+        recovered != ZERO_ADDRESS
+        and recovered == meter
+        and nonce == expected_nonce
+        and deadline_offset >= 0
+        and s <= HALF_CURVE_ORDER
+    )
+    assert harness.passes(recovered, meter, nonce, expected_nonce, deadline_offset, s.to_bytes(32, "big")) == every_check

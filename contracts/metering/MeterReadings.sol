@@ -300,7 +300,9 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         uint256 deadline = signed.deadline;
         bytes32 s = signed.s;
         address signer = SignedReadingHash.signer(domainSeparator, meter, nonce, deadline, reading, signed.v, signed.r, s);
-        _checkSigned(meter, nonce, deadline, s, signer, expectedNonce);
+        if (!SignedReadingHash.passes(signer, meter, nonce, expectedNonce, deadline, s)) {
+            _refuseSigned(meter, nonce, deadline, s, signer, expectedNonce);
+        }
     }
 
     /// @dev The same checks for the packed signed entry at calldata position `entry`, of `meter` and `reading`.
@@ -313,14 +315,17 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
     ) private view {
         (uint256 nonce, uint256 deadline, uint256 v, bytes32 r, bytes32 s) = PackedReadings.signatureAt(entry);
         address signer = SignedReadingHash.signer(domainSeparator, meter, nonce, deadline, reading, v, r, s);
-        _checkSigned(meter, nonce, deadline, s, signer, expectedNonce);
+        if (!SignedReadingHash.passes(signer, meter, nonce, expectedNonce, deadline, s)) {
+            _refuseSigned(meter, nonce, deadline, s, signer, expectedNonce);
+        }
     }
 
-    /// @dev The checks of a signed reading whose `signer` was recovered, in order: its deadline, its s
-    /// (EIP-2), its signer, which must be the meter, and its nonce. The signature is checked before the
-    /// nonce, so that a replay of a genuine signature is reported as a replay (InvalidReadingNonce with a
-    /// nonce below the expected one).
-    function _checkSigned(
+    /// @dev Reports why a signed reading whose `signer` was recovered failed SignedReadingHash.passes, which
+    /// makes the same checks at once. They are made here one by one, in order: its deadline, its s (EIP-2),
+    /// its signer, which must be the meter, and its nonce. The signature is checked before the nonce, so
+    /// that a replay of a genuine signature is reported as a replay (InvalidReadingNonce with a nonce below
+    /// the expected one).
+    function _refuseSigned(
         address meter,
         uint256 nonce,
         uint256 deadline,
@@ -332,7 +337,8 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         if (uint256(s) > SignedReadingHash.HALF_CURVE_ORDER) revert MalleableReadingSignature(meter, nonce, s);
         // A failed recovery yields the zero signer, which must not pass for a meter at the zero address.
         if (signer == address(0) || signer != meter) revert InvalidReadingSignature(meter, nonce, signer);
-        if (nonce != expectedNonce) revert InvalidReadingNonce(meter, nonce, expectedNonce);
+        // Every other check holds, so the nonce is the one that failed.
+        revert InvalidReadingNonce(meter, nonce, expectedNonce);
     }
 
     // ----------------------------------------------------------------------------- a batch

@@ -27,6 +27,28 @@ library SignedReadingHash {
     /// @dev The ecrecover precompile's address.
     uint256 private constant ECRECOVER = 1;
 
+    /// @dev Returns whether a signed reading of `meter` passes every check at once: `recovered`, its signer,
+    /// is the meter and not the zero address (which a failed recovery yields), its `deadline` has not
+    /// passed, its `s` lies in the lower half of the curve's order (EIP-2) and its `nonce` is
+    /// `expectedNonce`. The checks are combined without a branch each, for the usual case where all hold.
+    function passes(
+        address recovered,
+        address meter,
+        uint256 nonce,
+        uint256 expectedNonce,
+        uint256 deadline,
+        bytes32 s
+    ) internal view returns (bool ok) {
+        uint256 halfOrder = HALF_CURVE_ORDER;
+        // slither-disable-next-line assembly: five comparisons joined without a branch each
+        assembly ("memory-safe") {
+            let failed := or(iszero(recovered), xor(recovered, meter))
+            failed := or(failed, xor(nonce, expectedNonce))
+            failed := or(failed, or(gt(timestamp(), deadline), gt(s, halfOrder)))
+            ok := iszero(failed)
+        }
+    }
+
     /// @dev Returns the address whose key signed the SignedReading of `meter`, `nonce`, `deadline` and
     /// `reading` in the EIP-712 domain `domainSeparator` with (v, r, s), or the zero address when no key
     /// did (a v other than 27 or 28, an r or s out of the curve's range). The caller refuses an s above

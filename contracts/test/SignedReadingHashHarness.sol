@@ -36,6 +36,20 @@ contract SignedReadingHashHarness {
         }
     }
 
+    /// @notice Calls SignedReadingHash.passes with a deadline `deadlineOffsetSeconds` from the block's time,
+    /// so that a test can put it exactly at, before or after the time the check sees.
+    function passes(
+        address recovered,
+        address meter,
+        uint256 nonce,
+        uint256 expectedNonce,
+        int256 deadlineOffsetSeconds,
+        bytes32 s
+    ) external view returns (bool) {
+        uint256 deadline = uint256(int256(block.timestamp) + deadlineOffsetSeconds);
+        return SignedReadingHash.passes(recovered, meter, nonce, expectedNonce, deadline, s);
+    }
+
     /// @notice Returns the two type hashes that the library hashes with.
     function typeHashes() external pure returns (bytes32 signedReadingTypeHash, bytes32 meterReadingTypeHash) {
         return (SignedReadingHash.SIGNED_READING_TYPEHASH, SignedReadingHash.METER_READING_TYPEHASH);
