@@ -23,9 +23,9 @@ from energy_grid.signing.packed_readings import pack_readings
 from energy_grid.signing.readings import SignedReading, sign_reading
 
 # Budget: a gateway batch of 100 meter-signed readings at most 55,000 gas per reading.
-# The unsigned gateway batch costs ~44,600 per reading (a fresh load-profile slot 22,100, the meter
-# record rewritten 5,000, the event, the mint's share); the signature adds ~6,700 (see above, plus
-# the ABI decoding of the larger entries), so ~51,300.
+# The unsigned gateway batch costs ~31,500 per reading (a third of a fresh load-profile word, the
+# meter record rewritten, the event, the mint's share); the signature adds ~5,600 in the ABI's
+# encoding and ~5,000 packed (see above), so ~37,000.
 BUDGET_SIGNED_PER_READING_AT_100 = 55_000
 
 BUDGETED_BATCH_SIZE = 100  # the batch whose per-reading cost is held to budget
