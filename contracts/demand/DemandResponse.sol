@@ -57,13 +57,18 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
         uint32 regionId;
     }
 
+    /// @dev One slot, so that a verification writes one fresh word for its participation instead of two.
     struct Participation {
-        uint64 participationId; // 0 = none
+        // From 1, 0 = none. Each participation writes at least two fresh slots (over 40,000 gas), so four
+        // billion of them would cost more gas than a chain's blocks hold in years.
+        uint32 participationId;
         ParticipationStatus status;
         uint40 verifiedAt;
-        uint64 baselineW; // W fit 64 bits: a load-profile interval holds under 2^27 Wh, so a window's W is under 2^29
-        uint64 actualW;
-        uint256 rewardAmount;
+        // A load-profile interval holds under 2^27 Wh, so a window's average W is under 2^29.
+        uint32 baselineW;
+        uint32 actualW;
+        // At most the event's budget, which the vault holds as a balance, below its MAX_RESERVE (2^112).
+        uint112 rewardAmount;
     }
 
     /// @dev One slot, read by every verification: the region is SmartMeter's, fixed at registration.
@@ -190,7 +195,8 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
         if (block.timestamp >= e.endTime) revert EventExpired(eventId, e.endTime);
         Participation storage p = _participations[eventId][msg.sender];
         if (p.participationId != 0) revert AlreadyParticipating(eventId, msg.sender);
-        uint256 participationId = _newParticipation(p, eventId, msg.sender);
+        uint256 participationId = _newParticipation(eventId, msg.sender);
+        p.participationId = uint32(participationId);
         emit EventJoined(eventId, msg.sender, participationId);
     }
 
@@ -289,12 +295,16 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
             revert InsufficientReduction(eventId, consumer, reductionW, minimumW);
         }
         uint256 reward = _pools[eventId].reserve(consumer, uint256(e.rewardPerKW) * reductionW / 1000);
-        participationId = p.participationId == 0 ? _newParticipation(p, eventId, consumer) : p.participationId;
-        p.status = ParticipationStatus.Verified;
-        p.verifiedAt = uint40(block.timestamp);
-        p.baselineW = uint64(baselineW);
-        p.actualW = uint64(actualW);
-        p.rewardAmount = reward;
+        participationId = p.participationId == 0 ? _newParticipation(eventId, consumer) : p.participationId;
+        // The whole slot in one store; the bounds of each field are those Participation states.
+        _participations[eventId][consumer] = Participation(
+            uint32(participationId),
+            ParticipationStatus.Verified,
+            uint40(block.timestamp),
+            uint32(baselineW),
+            uint32(actualW),
+            uint112(reward)
+        );
         e.totalParticipants += 1;
         e.totalReductionW += uint128(reductionW);
         emit ReductionVerified(eventId, consumer, participationId, baselineW, actualW, reductionW, reward);
@@ -527,12 +537,10 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
         if (e.status != EventStatus.Active) revert EventNotActive(eventId, e.status);
     }
 
-    function _newParticipation(Participation storage p, uint256 eventId, address consumer)
-        private
-        returns (uint256 participationId)
-    {
+    /// @dev Numbers a new participation of `consumer` in `eventId` and lists the event among the
+    /// consumer's; the caller records the number in the participation.
+    function _newParticipation(uint256 eventId, address consumer) private returns (uint256 participationId) {
         participationId = ++_participationCount;
-        p.participationId = uint64(participationId);
         _consumerEvents[consumer].push(eventId);
     }
 
