@@ -313,7 +313,10 @@ def test_a_new_rating_reaches_only_periods_whose_gate_is_open(
     first_open = (chain.blocks.head.timestamp + 300) // PERIOD_SECONDS + 1
     assert_logs(tx, log(zones.ZoneRatingUpdated, regionId=HILL, ratingKW=8, fromPeriod=first_open))
     assert zones.ratingKW(HILL, period) == HILL_RATING_KW
+    # Up to the new rating's first period the one before holds; from it on, the new one, however far.
+    assert zones.ratingKW(HILL, first_open - 1) == HILL_RATING_KW
     assert zones.ratingKW(HILL, first_open) == 8
+    assert zones.ratingKW(HILL, first_open + 1_000) == 8
     chain.pending_timestamp = period * PERIOD_SECONDS
     a.clear(period, sender=fee_recipient)
     assert zones.getZoneResult(period, 1).netExportWh == 20_000  # 20,000 Wh fits 100 kW's 25,000 Wh

@@ -43,6 +43,10 @@ contract MarketZones is AccessControl, IMarketZones {
     uint32[] private _regions;
     mapping(uint32 regionId => uint256) private _zones;
     mapping(uint256 zone => Checkpoints.Trace208) private _ratings;
+    /// @dev Each zone's last rating checkpoint, a copy of the trace's last, in a word of its own: clearing
+    /// nearly always asks for the latest rating, and then reads one word instead of the trace's length
+    /// and its checkpoint.
+    mapping(uint256 zone => Checkpoints.Checkpoint208) private _latestRatings;
     /// @dev An operator's limits for one period: the import limit plus one in the low 128 bits and the
     /// export limit plus one above, so that zero means "not set".
     mapping(uint256 periodAndZone => uint256) private _limits;
@@ -76,8 +80,7 @@ contract MarketZones is AccessControl, IMarketZones {
         zone = _regions.length;
         _zones[regionId] = zone;
         uint256 rating = _reportedRatingKW(regionId);
-        // slither-disable-next-line unused-return: the rating before, which push returns, is not needed
-        _ratings[zone].push(0, uint208(rating));
+        _pushRating(zone, 0, rating);
         emit ZoneAdded(regionId, zone, rating);
     }
 
@@ -86,8 +89,7 @@ contract MarketZones is AccessControl, IMarketZones {
         uint256 zone = _zoneOf(regionId);
         uint256 rating = _reportedRatingKW(regionId);
         uint256 fromPeriod = _firstOpenPeriod();
-        // slither-disable-next-line unused-return: the rating before, which push returns, is not needed
-        _ratings[zone].push(uint48(fromPeriod), uint208(rating));
+        _pushRating(zone, fromPeriod, rating);
         emit ZoneRatingUpdated(regionId, rating, fromPeriod);
     }
 
@@ -372,7 +374,17 @@ contract MarketZones is AccessControl, IMarketZones {
     /// later period is refused rather than read as an earlier one.
     function _ratingKW(uint256 zone, uint256 period) private view returns (uint256) {
         if (period > AuctionState.MAX_PERIOD) revert PeriodOutOfRange(period, AuctionState.MAX_PERIOD);
+        Checkpoints.Checkpoint208 memory latest = _latestRatings[zone];
+        if (period >= latest._key) return latest._value;
         return _ratings[zone].upperLookupRecent(uint48(period));
+    }
+
+    /// @dev Records that the zone's rating is `rating` kW from `fromPeriod` on, in the trace and in its copy
+    /// of the last checkpoint. Periods only move forward (`_firstOpenPeriod`), as the trace requires.
+    function _pushRating(uint256 zone, uint256 fromPeriod, uint256 rating) private {
+        // slither-disable-next-line unused-return: the rating before, which push returns, is not needed
+        _ratings[zone].push(uint48(fromPeriod), uint208(rating));
+        _latestRatings[zone] = Checkpoints.Checkpoint208(uint48(fromPeriod), uint208(rating));
     }
 
     /// @dev The limits in force for a zone and period, kW: the operator's, capped by the rating.
