@@ -264,6 +264,7 @@ contract MarketZones is AccessControl, IMarketZones {
     }
 
     /// @inheritdoc IMarketZones
+    // slither-disable-next-line incorrect-equality: UNLIMITED is a sentinel compared for identity, not a balance or a time
     function linkLimitsWh(uint256 zone, uint256 period) external view returns (LinkLimits memory limits) {
         (int256 importWh, int256 exportWh) = _limitsWh(zone, period);
         limits.importWh = importWh == CoupledClearing.UNLIMITED ? NO_LIMIT : uint256(importWh);
@@ -407,6 +408,7 @@ contract MarketZones is AccessControl, IMarketZones {
     }
 
     /// @dev What `powerKW` carries over one period, Wh, rounded down: kW × 1000 × seconds / 3600.
+    // slither-disable-next-line incorrect-equality: NO_LIMIT is a sentinel compared for identity, not a balance or a time
     function _energyWh(uint256 powerKW) private view returns (int256) {
         if (powerKW == NO_LIMIT) return CoupledClearing.UNLIMITED;
         return int256(powerKW * _periodLength * 5 / 18);
