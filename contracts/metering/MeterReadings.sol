@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {ISmartMeter} from "./ISmartMeter.sol";
 import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
 import {PackedReadings} from "./PackedReadings.sol";
+import {ReadingChecks} from "./ReadingChecks.sol";
 import {SignedReadingHash} from "./SignedReadingHash.sol";
 import {StandingDelivery} from "./StandingDelivery.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
@@ -182,7 +183,18 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         ReadingLimits memory limits,
         uint256 nonceStep
     ) private returns (uint256 consumedWh, uint256 producedWh) {
-        _validateReading(meter, m, reading, limits);
+        if (
+            !ReadingChecks.passes(
+                m.ownerIndex,
+                m.flags,
+                m.lastReadingAt,
+                m.consumptionRegisterWh,
+                m.productionRegisterWh,
+                reading,
+                limits.minIntervalSeconds,
+                limits.maxAgeSeconds
+            )
+        ) _refuseReading(meter, m, reading, limits);
         (consumedWh, producedWh) = _countEnergy(meter, m, reading);
         _recordInProfile(meter, m, reading, consumedWh, producedWh);
         Meter storage stored = _meters[meter];
@@ -200,10 +212,13 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         emit ReadingAccepted(meter, reading.timestamp, consumedWh, producedWh);
     }
 
-    /// @dev The reading's time must lie in (previous reading + rate limit, block time] and must be no
-    /// older than the age limit. The rate limit alone only compares reading times, so without the age
-    /// bound a meter could send back-dated readings back to back and place its energy wherever it liked.
-    function _validateReading(address meter, Meter memory m, MeterReading memory reading, ReadingLimits memory limits)
+    /// @dev Reports why a reading failed ReadingChecks.passes, which makes the same checks at once. They are
+    /// made here one by one, in order, and the first that fails reverts with its error. The reading's time
+    /// must lie in (previous reading + rate limit, block time] and must be no older than the age limit: the
+    /// rate limit alone only compares reading times, so without the age bound a meter could send
+    /// back-dated readings back to back and place its energy wherever it liked. Its registers must fit the
+    /// record and not fall, and its frequency and voltage must lie within their bounds.
+    function _refuseReading(address meter, Meter memory m, MeterReading memory reading, ReadingLimits memory limits)
         private
         view
     {
@@ -231,6 +246,12 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         if (reading.voltage < MIN_VOLTAGE_PER_MILLE || reading.voltage > MAX_VOLTAGE_PER_MILLE) {
             revert VoltageOutOfBounds(meter, reading.voltage);
         }
+        if (reading.consumption < m.consumptionRegisterWh) {
+            revert ConsumptionRegisterDecreased(meter, reading.consumption, m.consumptionRegisterWh);
+        }
+        if (reading.production < m.productionRegisterWh) {
+            revert ProductionRegisterDecreased(meter, reading.production, m.productionRegisterWh);
+        }
     }
 
     /// @dev Returns the energy the reading counts: what its registers rose by since the meter's record, or
@@ -239,18 +260,10 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         private
         returns (uint256 consumedWh, uint256 producedWh)
     {
-        uint256 previousConsumptionWh = m.consumptionRegisterWh;
-        uint256 previousProductionWh = m.productionRegisterWh;
-        if (reading.consumption < previousConsumptionWh) {
-            revert ConsumptionRegisterDecreased(meter, reading.consumption, previousConsumptionWh);
-        }
-        if (reading.production < previousProductionWh) {
-            revert ProductionRegisterDecreased(meter, reading.production, previousProductionWh);
-        }
         unchecked {
-            // Registers were just checked not to decrease.
-            consumedWh = reading.consumption - previousConsumptionWh;
-            producedWh = reading.production - previousProductionWh;
+            // The reading's checks found that neither register falls.
+            consumedWh = reading.consumption - m.consumptionRegisterWh;
+            producedWh = reading.production - m.productionRegisterWh;
         }
         if (m.flags.awaitingBaseline()) {
             Account storage account = _accounts[meter];

@@ -6,6 +6,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IMeteredMarket} from "./IMeteredMarket.sol";
 import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
+import {ReadingChecks} from "./ReadingChecks.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
 import {MeterFlags} from "../types/MeterFlags.sol";
 import {StandingLimits} from "../types/StandingLimits.sol";
@@ -49,7 +50,7 @@ abstract contract MeterStorage is AccessControl, Pausable {
     uint256 public constant DEFAULT_MAX_READING_AGE_SECONDS = 7 * EnergyTime.DAY_SECONDS;
     /// @notice The largest register value, stored as uint48 in the meter's record. At 281 TWh it is
     /// beyond anything a meter reaches in its life.
-    uint256 public constant MAX_REGISTER_WH = type(uint48).max;
+    uint256 public constant MAX_REGISTER_WH = ReadingChecks.MAX_REGISTER_WH;
     /// @notice The highest interval the load profile can hold: the last of its 65,536 laps of 35 days,
     /// which end in the year 8,250.
     uint256 public constant MAX_INTERVAL = (IntervalCellsLibrary.MAX_LAP + 1) * PROFILE_CAPACITY - 1;
