@@ -32,40 +32,36 @@ library ReadingChecks {
         uint256 maxAgeSeconds
     ) internal view returns (bool ok) {
         bool active = flags.isActive();
-        uint256 failed;
-        // slither-disable-next-line assembly: the checks of the meter and of the reading's time, joined without a branch each
+        uint256 maxRegisterWh = MAX_REGISTER_WH;
+        uint256 failed = _outsideGridBounds(reading);
+        // slither-disable-next-line assembly: the checks of the meter, the reading's time and its registers, joined without a branch each
         assembly ("memory-safe") {
             let time := mload(reading)
-            failed := or(iszero(ownerIndex), iszero(active))
+            failed := or(failed, or(iszero(ownerIndex), iszero(active)))
             // A reading in the future fails here; its age below then wraps around and fails as well.
             failed := or(failed, or(gt(time, timestamp()), iszero(gt(time, lastReadingAt))))
             // The latest reading's time is below 2^40 and the interval below 2^32, so their sum cannot overflow.
             failed := or(failed, and(iszero(iszero(lastReadingAt)), lt(time, add(lastReadingAt, minIntervalSeconds))))
             failed := or(failed, gt(sub(timestamp(), time), maxAgeSeconds))
-        }
-        {
-            uint256 maxRegisterWh = MAX_REGISTER_WH;
-            // slither-disable-next-line assembly: the checks of the registers, joined without a branch each
-            assembly ("memory-safe") {
-                let consumption := mload(add(reading, 0x20))
-                let production := mload(add(reading, 0x40))
-                failed := or(failed, or(gt(consumption, maxRegisterWh), gt(production, maxRegisterWh)))
-                failed := or(failed, or(lt(consumption, consumptionRegisterWh), lt(production, productionRegisterWh)))
-            }
-        }
-        {
-            uint256 minFrequency = GridLimits.MIN_FREQUENCY_MILLIHZ;
-            uint256 maxFrequency = GridLimits.MAX_FREQUENCY_MILLIHZ;
-            uint256 minVoltage = GridLimits.MIN_VOLTAGE_PER_MILLE;
-            uint256 maxVoltage = GridLimits.MAX_VOLTAGE_PER_MILLE;
-            // slither-disable-next-line assembly: the checks of the frequency and the voltage, joined without a branch each
-            assembly ("memory-safe") {
-                let frequency := mload(add(reading, 0x60))
-                let voltage := mload(add(reading, 0x80))
-                failed := or(failed, or(lt(frequency, minFrequency), gt(frequency, maxFrequency)))
-                failed := or(failed, or(lt(voltage, minVoltage), gt(voltage, maxVoltage)))
-            }
+            let consumption := mload(add(reading, 0x20))
+            let production := mload(add(reading, 0x40))
+            failed := or(failed, or(gt(consumption, maxRegisterWh), gt(production, maxRegisterWh)))
+            failed := or(failed, or(lt(consumption, consumptionRegisterWh), lt(production, productionRegisterWh)))
         }
         ok = failed == 0;
+    }
+
+    /// @dev Returns a non-zero value when the reading's frequency or voltage lies outside GridLimits' bounds.
+    function _outsideGridBounds(ISmartMeter.MeterReading memory reading) private pure returns (uint256 outside) {
+        uint256 minFrequency = GridLimits.MIN_FREQUENCY_MILLIHZ;
+        uint256 maxFrequency = GridLimits.MAX_FREQUENCY_MILLIHZ;
+        uint256 minVoltage = GridLimits.MIN_VOLTAGE_PER_MILLE;
+        uint256 maxVoltage = GridLimits.MAX_VOLTAGE_PER_MILLE;
+        // slither-disable-next-line assembly: the checks of the frequency and the voltage, joined without a branch each
+        assembly ("memory-safe") {
+            let frequency := mload(add(reading, 0x60))
+            let voltage := mload(add(reading, 0x80))
+            outside := or(or(lt(frequency, minFrequency), gt(frequency, maxFrequency)), or(lt(voltage, minVoltage), gt(voltage, maxVoltage)))
+        }
     }
 }
