@@ -110,11 +110,13 @@ VAULT_DEPOSIT_WH = 4_000_000  # of the 5,000,000 Wh metered to each seller
 VAULT_DEPOSIT_PAYMENT = 5_000 * 10**6  # half the faucet's 10,000 whole units
 
 
-def next_interval(chain: Any) -> None:
-    """Moves the next block to the start of the next interval. A round of readings there writes the
-    interval's load-profile words afresh (three meters registered together share one): what a reading
-    pays in its meter's first five weeks, whatever the clock the bench starts at."""
-    chain.pending_timestamp = (chain.pending_timestamp // INTERVAL_SECONDS + 1) * INTERVAL_SECONDS
+def next_interval(chain: Any, min_gap_s: int) -> None:
+    """Moves the next block to the start of the next interval that begins at least `min_gap_s` (the
+    registry's shortest time between a meter's readings) after the chain's time, so that a meter
+    registered or read just before is not refused as reading too often, whatever the clock the bench
+    starts at. A round of readings there writes the interval's load-profile words afresh (three meters
+    registered together share one): what a reading pays in its meter's first five weeks."""
+    chain.pending_timestamp = ((chain.pending_timestamp + min_gap_s) // INTERVAL_SECONDS + 1) * INTERVAL_SECONDS
 
 
 class MeterFeed:
@@ -123,6 +125,7 @@ class MeterFeed:
     def __init__(self, meter: Any, operator: Any, chain: Any) -> None:
         self.meter, self.operator, self.chain = meter, operator, chain
         self.registers: dict[str, int] = {}
+        self.min_gap_s = int(meter.minReadingInterval())
 
     def register(self, device: str) -> str:
         # Registered with installation registers, so the very first reading already mints.
@@ -132,7 +135,7 @@ class MeterFeed:
 
     def readings(self, devices: list[str]) -> list[tuple[int, ...]]:
         """A rising reading per device, in the next interval."""
-        next_interval(self.chain)
+        next_interval(self.chain, self.min_gap_s)
         for d in devices:
             self.registers[d] += 1_500
         return [(self.chain.pending_timestamp, self.registers[d], self.registers[d], 50_000, 1_000) for d in devices]

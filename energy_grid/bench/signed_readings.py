@@ -42,6 +42,7 @@ class SignedMeterFeed:
     def __init__(self, smart_meter: Any, operator: Any, chain: Any) -> None:
         self.smart_meter, self.operator, self.chain = smart_meter, operator, chain
         self.chain_id = int(chain.chain_id)
+        self.min_gap_s = int(smart_meter.minReadingInterval())
         self.keys: list[Any] = []
         self.registers_wh: dict[str, int] = {}
         self.nonces: dict[str, int] = {}
@@ -56,7 +57,7 @@ class SignedMeterFeed:
 
     def _next_readings(self, keys: list[Any]) -> list[tuple[str, tuple[int, int, int, int, int]]]:
         # A round is in the next interval, as the unsigned gateway bench's rounds are.
-        next_interval(self.chain)
+        next_interval(self.chain, self.min_gap_s)
         ts = self.chain.pending_timestamp
         out = []
         for key in keys:
