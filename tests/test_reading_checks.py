@@ -26,7 +26,16 @@ MIN_INTERVALS = st.sampled_from([0, 1, 60, 900])
 MAX_AGES = st.sampled_from([0, 1, 60, 1_000])
 
 
-def every_check(owner_index, flags, last_reading_at, registers, time, fields, limits, now) -> bool:
+def every_check(
+    owner_index: int,
+    flags: int,
+    last_reading_at: int,
+    registers: tuple[int, int],
+    time: int,
+    fields: tuple[int, int, int, int],
+    limits: tuple[int, int],
+    now: int,
+) -> bool:
     consumption, production, frequency, voltage = fields
     min_interval, max_age = limits
     return (
