@@ -32,6 +32,7 @@ from energy_grid.deploy.system import (
     DEFAULT_MIN_ORDER_AMOUNT_WH,
     DEFAULT_ORACLE_HEARTBEAT_SECONDS,
     DEFAULT_ORACLE_MIN_QUORUM,
+    DEFAULT_REGIONAL_ORACLE_HEARTBEAT_SECONDS,
     LOCAL_GOVERNANCE,
     LOCAL_UTC_OFFSET_MINUTES,
     PUBLIC_GOVERNANCE,
@@ -121,7 +122,14 @@ def _refuse_an_evm_without_cancun() -> None:
     type=int,
     default=DEFAULT_ORACLE_HEARTBEAT_SECONDS,
     show_default=True,
-    help="Seconds after which an oracle report is stale.",
+    help="Seconds after which a price report is stale (PriceOracle, and PriceDiscovery's base price).",
+)
+@click.option(
+    "--regional-oracle-heartbeat",
+    type=int,
+    default=DEFAULT_REGIONAL_ORACLE_HEARTBEAT_SECONDS,
+    show_default=True,
+    help="Seconds after which a weather or grid report is stale (WeatherOracle, GridOracle and PriceDiscovery's reading of them).",
 )
 @click.option(
     "--max-price-deviation-bps",
@@ -186,6 +194,7 @@ def cli(
     min_order_wh: int,
     base_price: int,
     oracle_heartbeat: int,
+    regional_oracle_heartbeat: int,
     max_price_deviation_bps: int,
     oracle_min_quorum: int,
     utc_offset_minutes: int | None,
@@ -249,6 +258,7 @@ def cli(
             min_order_amount_wh=min_order_wh,
             base_price_per_kwh=base_price,
             oracle_heartbeat_seconds=oracle_heartbeat,
+            regional_oracle_heartbeat_seconds=regional_oracle_heartbeat,
             max_price_deviation_bps=max_price_deviation_bps,
             oracle_min_quorum=oracle_min_quorum,
             utc_offset_minutes=(LOCAL_UTC_OFFSET_MINUTES if local else 0) if utc_offset_minutes is None else utc_offset_minutes,

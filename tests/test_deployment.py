@@ -17,6 +17,7 @@ from energy_grid.deploy.system import (
     DEFAULT_GRID_FEE_BPS,
     DEFAULT_MAX_PRICE_DEVIATION_BPS,
     DEFAULT_ORACLE_HEARTBEAT_SECONDS,
+    DEFAULT_REGIONAL_ORACLE_HEARTBEAT_SECONDS,
     LOCAL_FAUCET_WHOLE_UNITS,
     LOCAL_GOVERNANCE,
     LOCAL_OPERATOR_REGION,
@@ -31,6 +32,7 @@ from energy_grid.deploy.system import (
     role_names,
     setup_local_roles,
 )
+from energy_grid.domain.units import ORACLE_REPORT_SECONDS
 
 from support.helpers import ZERO_ADDRESS
 
@@ -73,8 +75,11 @@ def test_deploy_wires_roles(system, admin):
     assert price_oracle.decimals() == system.payment_token.decimals()
     assert price_oracle.description() == "EnergyToken kWh / MOCKUSD"
     assert price_oracle.maxDeviation() == DEFAULT_MAX_PRICE_DEVIATION_BPS
-    for oracle in system.oracles():
-        assert oracle.heartbeat() == DEFAULT_ORACLE_HEARTBEAT_SECONDS
+    # The weather and the grid's state are reported hourly, so their reports stay fresh for two hours.
+    heartbeats = [DEFAULT_ORACLE_HEARTBEAT_SECONDS, *2 * [DEFAULT_REGIONAL_ORACLE_HEARTBEAT_SECONDS]]
+    assert DEFAULT_REGIONAL_ORACLE_HEARTBEAT_SECONDS == 2 * ORACLE_REPORT_SECONDS
+    for oracle, heartbeat in zip(system.oracles(), heartbeats, strict=True):
+        assert oracle.heartbeat() == heartbeat
         assert oracle.getReporters() == []
         assert oracle.hasRole(oracle.DEFAULT_ADMIN_ROLE(), admin)
     discovery = system.price_discovery
@@ -84,7 +89,7 @@ def test_deploy_wires_roles(system, admin):
         grid_oracle.address,
     )
     assert discovery.utcOffsetMinutes() == 0
-    assert [discovery.maxAge(source) for source in range(3)] == 3 * [DEFAULT_ORACLE_HEARTBEAT_SECONDS]
+    assert [discovery.maxAge(source) for source in range(3)] == heartbeats
     assert market.priceBand() == (ZERO_ADDRESS, 0, 0)  # off
     # Demand response, carbon credits and assets read the meters and GridManagement's operators.
     dr = system.demand_response

@@ -2,7 +2,7 @@
 transformer rating declared at set-up by its own operator, and the live load reporter reports every
 feeder's load of each interval signed by that operator, which the live audit checks feeder by feeder
 against the meters' net import. The live oracle reporter reports every feeder region's grid state as
-its own meters metered it, and the live demand-response planner plans every feeder region's day from
+its own meters metered it, each hour, and the live demand-response planner plans every feeder region's day from
 its own members, each signed by the region's operator."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from energy_grid.live.series import read_series
 from energy_grid.services.reporters import dr_planner, oracle_reporter
 from energy_grid.services.reporters.dr_planner import DemandResponsePlanner
 from energy_grid.services.reporters.load_reporter import LoadReporter
+from energy_grid.services.reporters.schedule import DEFAULT_READING_DELAY_S
 from energy_grid.services.reporters.service import run_service
 from energy_grid.simulation.ledger import SimulationImbalance
 
@@ -138,6 +139,9 @@ def test_the_live_oracle_reporter_reports_every_feeder_region_s_grid_state_from_
     state = community.run_state(client)
     regions = list(feeder_operators(state))
     first_interval_on_chain(feeders, mqtt_broker)
+    # The oracles hear the state of the hour's latest interval its meters read, at the hour's end (the
+    # day starts on the hour): here the first, the meters silent after it, once the reading delay has passed.
+    mine_at(client, interval_end_s(community, oracle_reporter.INTERVALS_PER_REPORT - 1) + DEFAULT_READING_DELAY_S + 1)
     reporter = anvil_account(ORACLE_REPORTER)
     since = client.w3.eth.block_number + 1
 

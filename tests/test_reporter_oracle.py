@@ -1,8 +1,9 @@
 """The oracle reporter (energy_grid.services.reporters.oracle_reporter) on a node of its own: with the
-model source it reports an interval's weather (the model's, at the chain's time) and grid state (as
-the region's meters metered it) once, waits for the meters' readings up to the delay, reports after
-a restart only what is missing and counts what it missed, and again what the chain lost by going
-back; without the reporter role it stops with one sentence, on the command line too."""
+model source it reports, once an hour, the weather (the model's, at the chain's time) and grid state
+(as the region's meters metered it) of the hour's last interval once, waits for the meters' readings
+up to the delay, reports after a restart only what is missing and counts what it missed, and again
+what the chain lost by going back; without the reporter role it stops with one sentence, on the
+command line too."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from click.testing import CliRunner
 
 from energy_grid.cli import cli
 from energy_grid.contracts.client import GridClient
-from energy_grid.domain.units import INTERVAL_SECONDS, interval_of
-from energy_grid.services.reporters.oracle_reporter import ModelSource, OracleReporter
+from energy_grid.domain.units import INTERVAL_SECONDS, ORACLE_REPORT_SECONDS
+from energy_grid.services.reporters.oracle_reporter import INTERVALS_PER_REPORT, ModelSource, OracleReporter
 from energy_grid.services.reporters.region import RegionMeters
 from energy_grid.services.reporters.service import NotAllowedError, run_service
 from energy_grid.services.reporters.weather_model import weather_at
@@ -65,17 +66,18 @@ def reporter(client, meters=None, account=None):
     return OracleReporter(client, account or oracle_reporter_account(), source, region_id=REGION)
 
 
-def next_interval(client: GridClient) -> int:
-    """Moves the chain 10 s into the next interval; returns the interval that just ended."""
-    ended = interval_of(now_s(client))
-    move_to(client, (ended + 1) * INTERVAL_SECONDS + 10)
-    return ended
+def next_report(client: GridClient) -> int:
+    """Moves the chain 10 s past the next oracle report time, an hour's end; returns the hour's last
+    interval, whose state is reported."""
+    due_s = (now_s(client) // ORACLE_REPORT_SECONDS + 1) * ORACLE_REPORT_SECONDS
+    move_to(client, due_s + 10)
+    return due_s // INTERVAL_SECONDS - 1
 
 
-def test_an_interval_is_reported_once_from_the_model_and_the_meters(oracle_chain):
+def test_an_hour_s_last_interval_is_reported_once_from_the_model_and_the_meters(oracle_chain):
     client, meters = oracle_chain
     registers = Registers(meters)
-    ended = next_interval(client)
+    ended = next_report(client)
     submit(client, registers.readings(ended, [400, 250, 0], [0, 0, 300], [50_010, 49_990, 50_020], [1_001, 995, 1_003]))
     service = reporter(client)
     before = nonce(client, oracle_reporter_account())
@@ -107,7 +109,7 @@ def test_an_interval_is_reported_once_from_the_model_and_the_meters(oracle_chain
 def test_reports_the_chain_lost_by_going_back_are_sent_again(oracle_chain):
     client, meters = oracle_chain
     registers = Registers(meters)
-    ended = next_interval(client)
+    ended = next_report(client)
     submit(client, registers.readings(ended, [400, 250, 0]))
     before_reports = rpc(client, "evm_snapshot")
     service = reporter(client)
@@ -129,7 +131,7 @@ def test_reports_the_chain_lost_by_going_back_are_sent_again(oracle_chain):
 def test_the_grid_state_waits_for_every_meter_at_most_the_delay(oracle_chain):
     client, meters = oracle_chain
     registers = Registers(meters[:2])
-    ended = next_interval(client)
+    ended = next_report(client)
     submit(client, registers.readings(ended, [100, 300]))
     service = reporter(client)
 
@@ -143,30 +145,47 @@ def test_the_grid_state_waits_for_every_meter_at_most_the_delay(oracle_chain):
     assert client["GridOracle"].functions.getGridData(REGION).call().demandW == 1_600  # the two meters that read
 
 
-def test_a_restart_after_a_gap_reports_only_the_latest_interval_and_counts_the_missed(oracle_chain):
+def test_the_grid_state_is_that_of_the_hour_s_latest_interval_its_meters_read(oracle_chain):
     client, meters = oracle_chain
     registers = Registers(meters)
-    ended = next_interval(client)
+    ended = next_report(client)
+    # The meters read the hour's second interval and then went silent.
+    submit(client, registers.readings(ended - 2, [400, 250, 0]))
+    service = reporter(client)
+    run_service(service, once=True)
+    assert sample(service.metrics, "reports_total", kind="grid") == 0  # they may still read the rest
+
+    move_to(client, (ended + 1) * INTERVAL_SECONDS + DELAY_S + 1)
+    run_service(service, once=True)
+    assert sample(service.metrics, "reports_total", kind="grid") == 1
+    assert client["GridOracle"].functions.getGridData(REGION).call().demandW == 2_600
+
+
+def test_a_restart_after_a_gap_reports_only_the_latest_hour_and_counts_the_missed(oracle_chain):
+    client, meters = oracle_chain
+    registers = Registers(meters)
+    ended = next_report(client)
     submit(client, registers.readings(ended, [100, 100, 100]))
     run_service(reporter(client), once=True)
     before = nonce(client, oracle_reporter_account())
 
-    # Down for four more intervals: the fifth after the first is the one to report now.
-    move_to(client, (ended + 6) * INTERVAL_SECONDS + 10)
-    submit(client, registers.readings(ended + 5, [200, 200, 200]))
+    # Down for four more hours: the fifth after the first is the one to report now.
+    later = ended + 5 * INTERVALS_PER_REPORT
+    move_to(client, (later + 1) * INTERVAL_SECONDS + 10)
+    submit(client, registers.readings(later, [200, 200, 200]))
     restarted = reporter(client)
     run_service(restarted, once=True)
 
     assert nonce(client, oracle_reporter_account()) == before + 2
     assert client["GridOracle"].functions.getGridData(REGION).call().demandW == 2_400
-    assert sample(restarted.metrics, "skipped_total", reason="missed") == 8  # four intervals, two kinds
+    assert sample(restarted.metrics, "skipped_total", reason="missed") == 8  # four hours, two kinds
     reported = client["WeatherOracle"].events.WeatherReported().get_logs(from_block=0)
     assert len(reported) == 2
 
 
-def test_an_interval_without_readings_is_skipped_for_the_grid(oracle_chain):
+def test_an_hour_without_readings_is_skipped_for_the_grid(oracle_chain):
     client, _ = oracle_chain
-    ended = next_interval(client)
+    ended = next_report(client)
     move_to(client, (ended + 1) * INTERVAL_SECONDS + DELAY_S + 1)
     service = reporter(client)
     run_service(service, once=True)
@@ -178,7 +197,7 @@ def test_an_interval_without_readings_is_skipped_for_the_grid(oracle_chain):
 
 def test_without_the_reporter_role_the_service_stops_with_one_sentence(oracle_chain, oracle_node):
     client, _ = oracle_chain
-    next_interval(client)
+    next_report(client)
     with pytest.raises(NotAllowedError, match=r"may not send the weather of interval .*UnknownReporter") as refused:
         run_service(reporter(client, account=stranger()), once=True)
     assert "\n" not in str(refused.value)

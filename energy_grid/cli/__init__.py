@@ -124,8 +124,8 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     "oracle-reporter": LazyCommand(
         "energy_grid.cli.reporter_commands",
         "oracle_reporter",
-        "Report the region's weather to WeatherOracle and its grid state to GridOracle at each interval's end (the signer "
-        "must be a reporter of both).",
+        "Report the region's weather to WeatherOracle and its grid state to GridOracle: the model's at each hour's end, a "
+        "file's rows at their times (the signer must be a reporter of both).",
     ),
     "orders": LazyCommand(
         "energy_grid.cli.market_commands", "orders", "Place, cancel and list orders; show the order book."

@@ -122,7 +122,7 @@ def oracle_reporter(
     session: Session, reading_delay_s: int, run_file: Path | None, poll_interval_s: float, metrics_port: int, from_block: int
 ) -> None:
     """Report every feeder region's weather (the simulation's) and grid state (as its meters metered it)
-    each interval, signed by the session's account, which must be a reporter of both oracles."""
+    each hour, signed by the session's account, which must be a reporter of both oracles."""
     from energy_grid.services.reporters.oracle_reporter import every_region  # noqa: PLC0415
     from energy_grid.services.runtime import configure_logging  # noqa: PLC0415
 

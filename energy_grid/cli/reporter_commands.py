@@ -103,8 +103,8 @@ def oracle_reporter(
     metrics_port: int,
     from_block: int,
 ) -> None:
-    """Report the region's weather to WeatherOracle and its grid state to GridOracle at each interval's end
-    (the signer must be a reporter of both)."""
+    """Report the region's weather to WeatherOracle and its grid state to GridOracle: the model's at each
+    hour's end, a file's rows at their times (the signer must be a reporter of both)."""
     from energy_grid.services.reporters.oracle_reporter import FileSource, ModelSource, OracleReporter, Source  # noqa: PLC0415
     from energy_grid.services.reporters.region import RegionMeters  # noqa: PLC0415
 

@@ -38,7 +38,7 @@ from typing import Any
 
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 
-from energy_grid.domain.units import INTERVAL_SECONDS, ZERO_ADDRESS
+from energy_grid.domain.units import INTERVAL_SECONDS, ORACLE_REPORT_SECONDS, ZERO_ADDRESS
 
 # Chain ids of anvil / hardhat and ganache: the only chains where the deployer may stay admin.
 LOCAL_CHAIN_IDS = frozenset({31337, 1337})
@@ -63,6 +63,10 @@ LOCAL_OPERATOR_CAPACITY_KW = 1_000_000  # 1 GW
 # Oracles: a report older than the heartbeat is stale; a price more than this far from the latest
 # answer is refused (day-ahead prices move by tens of percent from one hour to the next).
 DEFAULT_ORACLE_HEARTBEAT_SECONDS = 3_600
+# The weather and grid oracles are reported once an hour (ORACLE_REPORT_SECONDS), so their reports and
+# PriceDiscovery's reading of them stay fresh for two report periods: one report late or missed does
+# not stop the price band's orders.
+DEFAULT_REGIONAL_ORACLE_HEARTBEAT_SECONDS = 2 * ORACLE_REPORT_SECONDS
 DEFAULT_MAX_PRICE_DEVIATION_BPS = 5_000
 # A value needs fresh reports from more than half of an oracle's reporters; a higher minimum (up to
 # MAX_REPORTERS, 15) trades liveness for more agreement. 0 asks only the majority, which is also what
@@ -334,6 +338,7 @@ class DeploymentSettings:
     base_price_per_kwh: int = DEFAULT_BASE_PRICE_PER_KWH
     guardian: Any | None = None
     oracle_heartbeat_seconds: int = DEFAULT_ORACLE_HEARTBEAT_SECONDS
+    regional_oracle_heartbeat_seconds: int = DEFAULT_REGIONAL_ORACLE_HEARTBEAT_SECONDS
     max_price_deviation_bps: int = DEFAULT_MAX_PRICE_DEVIATION_BPS
     oracle_min_quorum: int = DEFAULT_ORACLE_MIN_QUORUM
     utc_offset_minutes: int = 0
@@ -477,9 +482,10 @@ class _Deployment:
             s.oracle_min_quorum,
             **tx,
         )
-        weather_oracle = project.WeatherOracle.deploy(self.deployer, heartbeat, s.oracle_min_quorum, **tx)
-        grid_oracle = project.GridOracle.deploy(self.deployer, heartbeat, s.oracle_min_quorum, **tx)
-        max_ages = 3 * [heartbeat]  # price, weather, grid data
+        regional = s.regional_oracle_heartbeat_seconds
+        weather_oracle = project.WeatherOracle.deploy(self.deployer, regional, s.oracle_min_quorum, **tx)
+        grid_oracle = project.GridOracle.deploy(self.deployer, regional, s.oracle_min_quorum, **tx)
+        max_ages = [heartbeat, regional, regional]  # price, weather, grid data
         price_discovery = project.PriceDiscovery.deploy(
             self.deployer, price_oracle, weather_oracle, grid_oracle, s.utc_offset_minutes, *max_ages, **tx
         )

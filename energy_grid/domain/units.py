@@ -21,10 +21,23 @@ MAX_UINT256 = 2**256 - 1  # an unlimited allowance, a price limit that never bin
 SECONDS_PER_HOUR = 3_600
 W_PER_KW = 1_000
 PER_MILLE = 1_000
+# The weather and the grid's state reach the regional oracles once an hour, at the hour's end, as the
+# state of the hour's last interval: weather data comes in hourly steps, and a report's gas is spread
+# over the hour's four intervals instead of falling on each.
+ORACLE_REPORT_SECONDS = SECONDS_PER_HOUR
+# The weather and the grid's state reach the regional oracles once an hour, at the hour's end, as the
+# state of the hour's last interval: weather data comes in hourly steps, and a report's gas is spread
+# over the hour's four intervals instead of falling on each.
+ORACLE_REPORT_SECONDS = SECONDS_PER_HOUR
 
 
 def interval_of(timestamp: int) -> int:
     return timestamp // INTERVAL_SECONDS
+
+
+def ends_oracle_report_period(interval: int) -> bool:
+    """Whether the end of `interval` (counted from the unix epoch) is an oracle report time."""
+    return (interval + 1) * INTERVAL_SECONDS % ORACLE_REPORT_SECONDS == 0
 
 
 def day_of(timestamp: int) -> int:

@@ -2,10 +2,10 @@
 
 All of an interval's blocks carry its end time. The flushes follow each other because a
 transaction that needs another's effect must come in a later block:
-1. report: the meters' readings (which place the households' standing orders), the oracles' grid
-   state and weather, the operator's grid status and the transformers' load reports (feeders.py);
-   the keeper clears the previous
-   interval's market, and the operator starts a demand-response event due to open next;
+1. report: the meters' readings (which place the households' standing orders), at the end of each
+   hour the oracles' grid state and weather (ORACLE_REPORT_SECONDS), the operator's grid status and
+   the transformers' load reports (feeders.py); the keeper clears the previous interval's market,
+   and the operator starts a demand-response event due to open next;
 2. trade: the keeper verifies an event whose window ended and, at the end of each day, issues
    carbon credits;
 3. settle: the keeper pays the rewards of an event verified in the flush before.
@@ -19,7 +19,7 @@ from __future__ import annotations
 from energy_grid.community.model import IntervalResult
 from energy_grid.contracts.carbon import MAX_ISSUE_BATCH
 from energy_grid.contracts.sender import prepare
-from energy_grid.domain.units import INTERVALS_PER_DAY
+from energy_grid.domain.units import INTERVALS_PER_DAY, ends_oracle_report_period
 from energy_grid.simulation.auction_steps import Auction
 from energy_grid.simulation.demand_events import DemandResponse
 from energy_grid.simulation.feeders import Feeders
@@ -77,10 +77,12 @@ class Interval:
         self.gateway.submit([self.gateway.reading(reading_s, hh) for hh in result.households if latest[hh.household_id] < reading_s])
         grid, weather = result.grid, result.weather
         voltage = grid.voltage_min_per_mille
-        if not check or int(c["GridOracle"].functions.getGridData(REGION_ID).call().updatedAt) < at:
+        # The oracles hear the state of an hour's last interval, at the hour's end, as the live reporter reports it.
+        oracles_due = ends_oracle_report_period(state.calendar.period_of(i))
+        if oracles_due and (not check or int(c["GridOracle"].functions.getGridData(REGION_ID).call().updatedAt) < at):
             call = prepare(c["GridOracle"], "submitGridData", REGION_ID, grid.frequency_millihz, voltage, grid.generation_w, grid.load_w)
             sender.send(a.oracle, call, gas=GAS_ORACLE, actor="oracles")
-        if not check or int(c["WeatherOracle"].functions.getWeather(REGION_ID).call().updatedAt) < at:
+        if oracles_due and (not check or int(c["WeatherOracle"].functions.getWeather(REGION_ID).call().updatedAt) < at):
             call = prepare(
                 c["WeatherOracle"],
                 "submitWeather",

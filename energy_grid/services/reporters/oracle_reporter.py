@@ -1,15 +1,16 @@
-"""The oracle reporter: each interval, the weather to WeatherOracle and the grid's state to GridOracle,
+"""The oracle reporter: each hour, the weather to WeatherOracle and the grid's state to GridOracle,
 for one region, as the simulation's interval step reports them (submitWeather, submitGridData).
 
 Two sources (`--source`):
 
-- `model`, the live demo: the weather of the simulation's typical year at the chain's time
-  (weather_model.py), due at each interval's end for the interval that ended; and the grid's state
-  of that interval as the region's meters metered it (region.py): the median of their frequencies,
-  the lowest of their voltages, their export as the supply and their import as the demand, in mean
-  W over the interval. It is due once every active meter has read to the interval's end, or
-  `reading_delay_s` after the interval's end, whichever comes first; an interval in which no meter
-  read is skipped (`no_readings`).
+- `model`, the live demo: once an hour (ORACLE_REPORT_SECONDS), due at the hour's end, the state of
+  the hour's last interval: the weather of the simulation's typical year at that interval's start
+  (weather_model.py), and the grid's state as the region's meters metered it (region.py): the
+  median of their frequencies, the lowest of their voltages, their export as the supply and their
+  import as the demand, in mean W over the interval. The grid's state is due once every active
+  meter has read to the hour's end, or `reading_delay_s` after it, whichever comes first; it is
+  that of the hour's latest interval in which any meter read (its last, unless the meters went
+  silent), and an hour in which no meter read is skipped (`no_readings`).
 - `file:PATH`, production: an operator's export (observations_file.py); a row is due once the
   chain's clock passes its timestamp.
 
@@ -35,7 +36,7 @@ from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
 from energy_grid.contracts.client import GridClient
-from energy_grid.domain.units import INTERVAL_SECONDS
+from energy_grid.domain.units import INTERVAL_SECONDS, ORACLE_REPORT_SECONDS
 from energy_grid.services.reporters.observations import GridSample, Observation
 from energy_grid.services.reporters.observations_file import ObservationFile
 from energy_grid.services.reporters.region import RegionMeters
@@ -46,9 +47,6 @@ from energy_grid.services.reporters.schedule import (
     OwnReports,
     interval_label,
     interval_start_s,
-    last_ended_interval,
-    missed_intervals,
-    report_due_s,
 )
 from energy_grid.services.reporters.service import RegionalServices, ReportingService
 from energy_grid.services.reporters.weather_model import weather_at
@@ -57,6 +55,7 @@ from energy_grid.services.runtime import ChainHead
 WEATHER, GRID = "weather", "grid"
 KINDS = (WEATHER, GRID)
 REPORT_EVENTS = {WEATHER: ("WeatherOracle", "WeatherReported"), GRID: ("GridOracle", "GridDataReported")}
+INTERVALS_PER_REPORT = ORACLE_REPORT_SECONDS // INTERVAL_SECONDS
 
 
 class Source(Protocol):
@@ -86,24 +85,24 @@ class ModelSource:
         self.meters.refresh()
 
     def latest_due_s(self, kind: str, now_s: int) -> int | None:
-        return report_due_s(last_ended_interval(now_s))
+        return now_s - now_s % ORACLE_REPORT_SECONDS
 
     def count_between(self, kind: str, after_s: int, before_s: int) -> int:
-        return missed_intervals(after_s, before_s)
+        return max(0, (before_s - after_s) // ORACLE_REPORT_SECONDS - 1)
 
     def observation(self, kind: str, due_s: int, now_s: int) -> Observation | None:
-        interval = due_s // INTERVAL_SECONDS - 1
-        label = interval_label(interval)
+        last = due_s // INTERVAL_SECONDS - 1  # the hour's last interval
         if kind == WEATHER:
-            return Observation(due_s, label, weather=weather_at(interval_start_s(interval)))
-        _, waiting = self.meters.read_through(interval)
+            return Observation(due_s, interval_label(last), weather=weather_at(interval_start_s(last)))
+        _, waiting = self.meters.read_through(last)
         if waiting and now_s < due_s + self.reading_delay_s:
             return None
-        metered = self.meters.interval(interval)
-        if not metered.meters:
-            return Observation(due_s, label)
-        grid = GridSample(metered.frequency_millihz, metered.voltage_per_mille, metered.supply_w, metered.demand_w)
-        return Observation(due_s, f"{label}, {len(metered.meters)} meters", grid=grid)
+        for interval in range(last, last - INTERVALS_PER_REPORT, -1):
+            metered = self.meters.interval(interval)
+            if metered.meters:
+                grid = GridSample(metered.frequency_millihz, metered.voltage_per_mille, metered.supply_w, metered.demand_w)
+                return Observation(due_s, f"{interval_label(interval)}, {len(metered.meters)} meters", grid=grid)
+        return Observation(due_s, interval_label(last))
 
 
 class FileSource:
