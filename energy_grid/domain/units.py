@@ -25,10 +25,6 @@ PER_MILLE = 1_000
 # state of the hour's last interval: weather data comes in hourly steps, and a report's gas is spread
 # over the hour's four intervals instead of falling on each.
 ORACLE_REPORT_SECONDS = SECONDS_PER_HOUR
-# The weather and the grid's state reach the regional oracles once an hour, at the hour's end, as the
-# state of the hour's last interval: weather data comes in hourly steps, and a report's gas is spread
-# over the hour's four intervals instead of falling on each.
-ORACLE_REPORT_SECONDS = SECONDS_PER_HOUR
 
 
 def interval_of(timestamp: int) -> int:
