@@ -148,7 +148,8 @@ def test_the_grid_state_waits_for_every_meter_at_most_the_delay(oracle_chain):
 def test_the_grid_state_is_that_of_the_hour_s_latest_interval_its_meters_read(oracle_chain):
     client, meters = oracle_chain
     registers = Registers(meters)
-    ended = next_report(client)
+    next_report(client)
+    ended = next_report(client)  # an hour wholly after the meters' registration, so that they can read in it
     # The meters read the hour's second interval and then went silent.
     submit(client, registers.readings(ended - 2, [400, 250, 0]))
     service = reporter(client)
