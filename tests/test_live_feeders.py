@@ -2,8 +2,8 @@
 transformer rating declared at set-up by its own operator, and the live load reporter reports every
 feeder's load of each interval signed by that operator, which the live audit checks feeder by feeder
 against the meters' net import. The live oracle reporter reports every feeder region's grid state as
-its own meters metered it, each hour, and the live demand-response planner plans every feeder region's day from
-its own members, each signed by the region's operator."""
+its own meters metered it, each hour, and the live demand-response planner plans every feeder
+region's day from its own members, each signed by the region's operator."""
 
 from __future__ import annotations
 
