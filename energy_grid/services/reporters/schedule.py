@@ -48,9 +48,10 @@ def interval_label(interval: int) -> str:
     return f"interval {interval} ({start:%Y-%m-%d %H:%M}Z)"
 
 
-def missed_intervals(last_due_s: int | None, due_s: int) -> int:
-    """How many interval reports fell due strictly between two due times (0 when the first is unknown)."""
-    return 0 if last_due_s is None else max(0, (due_s - last_due_s) // INTERVAL_SECONDS - 1)
+def missed_intervals(last_due_s: int | None, due_s: int, period_s: int = INTERVAL_SECONDS) -> int:
+    """How many reports, one every `period_s` (an interval unless given), fell due strictly between two
+    due times (0 when the first is unknown)."""
+    return 0 if last_due_s is None else max(0, (due_s - last_due_s) // period_s - 1)
 
 
 class BlockSearch:
