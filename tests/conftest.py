@@ -17,12 +17,14 @@ from typing import Any
 import ape
 import ape_ethereum.provider
 import ape_test.accounts
+import eth_utils.address
 import pytest
 import requests.sessions
+from ape.api.networks import NetworkAPI
 from ape.api.providers import ProviderAPI
 from ape.api.transactions import ReceiptAPI
-from ape.contracts.base import ContractMethodHandler
-from ape.exceptions import ContractLogicError, TransactionError
+from ape.contracts.base import ContractInstance, ContractMethodHandler
+from ape.exceptions import ApeAttributeError, ContractLogicError, TransactionError
 from ape.logging import logger
 from ape_ethereum.ecosystem import Ethereum
 from ape_foundry.provider import FoundryProvider
@@ -607,6 +609,7 @@ def pytest_configure(config):
     if not os.environ.get("GRID_TEST_REVERT_TRACES"):
         _quiet_revert_traces()
     _find_bubbled_errors_in_the_call_tree()
+    _match_error_classes_by_signature()
     _post_json_rpc_over_kept_alive_connections()
     _keep_chain_states_in_memory()
     _poll_for_receipts_often()
@@ -655,6 +658,33 @@ def _read_settled_configuration_once() -> None:
         return settled[key]
 
     ProviderAPI.settings = property(settings)  # type: ignore[method-assign, assignment]  # Monkeypatched with a caching property.
+
+    # A network's own configuration, validated again on each read: three times a transaction (its
+    # confirmations, fee multiplier and acceptance timeout). The network is kept beside its answer,
+    # so that its id cannot be another network's later.
+    network_config = NetworkAPI.config.fget  # type: ignore[attr-defined]  # mypy types a property read on its class as its getter.
+    configured: dict[int, tuple[NetworkAPI, object]] = {}
+
+    def config(self):
+        if id(self) not in configured:
+            configured[id(self)] = (self, network_config(self))
+        return configured[id(self)][1]
+
+    NetworkAPI.config = property(config)  # type: ignore[method-assign, assignment]  # Monkeypatched with a caching property.
+
+    # Whether an address is checksummed is asked of every address ape converts (some 130 a
+    # transaction), each time hashing the address with a pure-Python keccak; the checksum of an
+    # address is a function of the address alone.
+    checksum = eth_utils.address.to_checksum_address
+    remembered = functools.lru_cache(maxsize=4096)(checksum)
+
+    def to_checksum_address(value):
+        try:
+            return remembered(value)
+        except TypeError:  # an unhashable value (a bytearray): computed as before
+            return checksum(value)
+
+    eth_utils.address.to_checksum_address = to_checksum_address  # Monkeypatched with a cache.
     requests.sessions.get_environ_proxies = functools.lru_cache(maxsize=None)(  # type: ignore[assignment]  # Monkeypatched with a cache.
         requests.sessions.get_environ_proxies
     )
@@ -796,6 +826,43 @@ def _find_bubbled_errors_in_the_call_tree() -> None:
         return decode(self, data, origin, **without_walk)
 
     Ethereum.decode_custom_error = decode_from_the_reverting_call  # type: ignore[method-assign]  # Monkeypatched.
+
+
+def _match_error_classes_by_signature() -> None:
+    """A contract instance's error classes, which ape builds when an error is first decoded or named
+    (`contract.SomeError`), reuse the classes made before for the same address, so that
+    `ape.reverts(contract.SomeError)` matches what another instance of it raised. ape finds each
+    ABI's earlier class by comparing it with every earlier class's signature, recomputed each time:
+    some 6,000 signatures for a contract with 80 errors, 7 ms a new instance (a decoded revert makes
+    one). Here the earlier classes are looked up by signature in a dict; the classes found and made,
+    and the ones cached for the address, are the same."""
+
+    def errors(self: ContractInstance) -> dict[str, list[type]]:
+        try:
+            by_name: dict[str, list[Any]] = {}
+            for abi in self.contract_type.errors:
+                by_name.setdefault(abi.name, []).append(abi)
+            earlier: dict[str, type] = {}
+            for error_class in self.chain_manager.contracts._get_errors(self.address):
+                if error_class.abi:
+                    earlier.setdefault(error_class.abi.signature, error_class)
+            classes: dict[str, list[type]] = {}
+            for name, abis in by_name.items():
+                classes[name] = []
+                for abi in abis:
+                    error_class = earlier.get(abi.signature)
+                    if error_class is None:
+                        error_class = self._create_custom_error_type(abi, contract_address=self.address)
+                        self.chain_manager.contracts._cache_error(self.address, error_class)
+                        earlier[abi.signature] = error_class
+                    classes[name].append(error_class)
+            return classes
+        except Exception as err:  # as ape raises it: an attribute lookup must fail with AttributeError
+            raise ApeAttributeError(str(err), base_err=err) from err
+
+    cached = functools.cached_property(errors)
+    cached.__set_name__(ContractInstance, "_errors_")
+    ContractInstance._errors_ = cached  # type: ignore[method-assign, assignment]  # Monkeypatched.
 
 
 def _calls(frame: dict[str, Any]) -> Iterator[dict[str, Any]]:
