@@ -672,7 +672,7 @@ def _read_settled_configuration_once() -> None:
 
     NetworkAPI.config = property(config)  # type: ignore[method-assign, assignment]  # Monkeypatched with a caching property.
 
-    # Whether an address is checksummed is asked of every address ape converts (some 130 a
+    # Whether an address is checksummed is asked of every address ape converts (some twenty a
     # transaction), each time hashing the address with a pure-Python keccak; the checksum of an
     # address is a function of the address alone.
     checksum = eth_utils.address.to_checksum_address
