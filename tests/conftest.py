@@ -555,7 +555,8 @@ SLOW_MODULES = frozenset(
     }
 )
 
-# The modules that take longest (measured: summed test durations on three workers), longest first.
+# The modules that take longest (measured: summed test durations on three workers, the mean of two
+# runs), longest first.
 # The collection starts with them, then the rest in file order, and `make test` hands modules to its
 # workers in collection order (`--no-loadscope-reorder`): a long module handed out last would run
 # alone at the end while the other worker idles.
@@ -567,29 +568,29 @@ LONGEST_MODULES = (
     "test_live_stack.py",
     "test_api_load.py",
     "test_cli.py",
-    "test_first_hour.py",
     "test_ingest.py",
-    "test_web_household.py",
-    "test_virtual_meters.py",
-    "test_simulation_restart.py",
-    "test_household_meter_path.py",
-    "test_gateway_service.py",
     "test_forecaster.py",
+    "test_household_meter_path.py",
+    "test_web_household.py",
+    "test_simulation_restart.py",
+    "test_first_hour.py",
     "test_simulation_run.py",
-    "test_attacks.py",
+    "test_gateway_service.py",
     "test_another_network.py",
-    "test_api_reads.py",
-    "test_edge_cases.py",
     "test_simulation_feeders.py",
-    "test_demand_response.py",
-    "test_live_operator_view.py",
+    "test_api_reads.py",
     "test_readme_examples.py",
-    "test_gateway_process.py",
-    "test_keeper.py",
-    "test_event_index.py",
-    "test_book_dust_griefing.py",
+    "test_virtual_meters.py",
+    "test_attacks.py",
+    "test_live_operator_view.py",
     "test_coupled_clearing_contract.py",
-    "test_grid_operations.py",
+    "test_event_index.py",
+    "test_keeper.py",
+    "test_edge_cases.py",
+    "test_gateway_process.py",
+    "test_book_dust_griefing.py",
+    "test_demand_response.py",
+    "test_api_writes.py",
 )
 
 
