@@ -92,6 +92,12 @@ CORES := $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 TEST_WORKERS ?= $(shell echo $$(( $(CORES) + 1 )))
 TEST_ARGS := -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
+# Every worker imports every test module, which pytest first rewrites for its assertion messages
+# (some 10 s of a worker's CPU) and keeps in __pycache__ for the next run, unless the environment
+# asks Python not to write bytecode: some containers set PYTHONDONTWRITEBYTECODE, and then every run
+# rewrote the modules in every worker. An empty value turns it off for the tests.
+test test-fast: export PYTHONDONTWRITEBYTECODE :=
+
 test: lint compile browser broker
 	ape test tests/ $(TEST_ARGS)
 
