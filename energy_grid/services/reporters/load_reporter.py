@@ -40,7 +40,7 @@ from energy_grid.services.reporters.schedule import (
     LOOKBACK_S,
     interval_label,
     last_ended_interval,
-    missed_intervals,
+    missed_reports,
     report_due_s,
 )
 from energy_grid.services.reporters.service import ReportingService, ServiceConfigError
@@ -143,7 +143,7 @@ class LoadReporter(ReportingService):
         read, waiting = region.meters.read_through(interval)
         if waiting and (now_s < due_s + self.reading_delay_s or not read):
             return
-        missed = missed_intervals(region.last_due_s, due_s)
+        missed = missed_reports(region.last_due_s, due_s)
         if missed:
             why = "a report is stamped with its block's time, and waits for the interval's first reading"
             self.skip(

@@ -47,7 +47,7 @@ from energy_grid.services.reporters.schedule import (
     OwnReports,
     interval_label,
     interval_start_s,
-    missed_intervals,
+    missed_reports,
 )
 from energy_grid.services.reporters.service import RegionalServices, ReportingService
 from energy_grid.services.reporters.weather_model import weather_at
@@ -89,7 +89,7 @@ class ModelSource:
         return now_s - now_s % ORACLE_REPORT_SECONDS
 
     def count_between(self, kind: str, after_s: int, before_s: int) -> int:
-        return missed_intervals(after_s, before_s, ORACLE_REPORT_SECONDS)
+        return missed_reports(after_s, before_s, ORACLE_REPORT_SECONDS)
 
     def observation(self, kind: str, due_s: int, now_s: int) -> Observation | None:
         last = due_s // INTERVAL_SECONDS - 1  # the hour's last interval

@@ -48,7 +48,7 @@ def interval_label(interval: int) -> str:
     return f"interval {interval} ({start:%Y-%m-%d %H:%M}Z)"
 
 
-def missed_intervals(last_due_s: int | None, due_s: int, period_s: int = INTERVAL_SECONDS) -> int:
+def missed_reports(last_due_s: int | None, due_s: int, period_s: int = INTERVAL_SECONDS) -> int:
     """How many reports, one every `period_s` (an interval unless given), fell due strictly between two
     due times (0 when the first is unknown)."""
     return 0 if last_due_s is None else max(0, (due_s - last_due_s) // period_s - 1)
@@ -120,6 +120,6 @@ __all__ = [
     "interval_label",
     "interval_start_s",
     "last_ended_interval",
-    "missed_intervals",
+    "missed_reports",
     "report_due_s",
 ]
