@@ -12,6 +12,7 @@ fields; the meters' fixtures (`meter`, `submit`, `baseline`) are in conftest.py.
 from __future__ import annotations
 
 import pytest
+from test_owner_and_limits import stored_limits
 
 from energy_grid.deploy.system import deploy_energy_auction
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
@@ -386,14 +387,34 @@ def test_set_standing_order_switches_vault_delivery_on(smart_meter, wired, meter
     assert smart_meter.getStandingOrder(meter) == (0, 0, 150_000, 500)
 
 
-def test_standing_limits_up_to_their_fields(smart_meter, wired, meter, owner):
+def test_standing_limits_up_to_their_fields_are_stored_to_their_precision(smart_meter, wired, meter, owner):
     tx = smart_meter.setStandingOrder(meter, MAX_PRICE, MAX_CAP_WH, MAX_PRICE, MAX_CAP_WH, sender=owner)
-    assert_logs(
-        tx,
-        delivery_set(smart_meter, meter, owner.address, True),
-        standing_set(smart_meter, meter, owner.address, MAX_PRICE, MAX_CAP_WH, MAX_PRICE, MAX_CAP_WH),
-    )
-    assert smart_meter.getStandingOrder(meter) == (MAX_PRICE, MAX_CAP_WH, MAX_PRICE, MAX_CAP_WH)
+    # The sell price rounds up, but no higher than the largest price; the buy price and the caps round down.
+    stored = (MAX_PRICE, 4_294_000_000, 7_922_816 * 10**22, 4_294_000_000)
+    assert stored == stored_limits(MAX_PRICE, MAX_CAP_WH, MAX_PRICE, MAX_CAP_WH)
+    assert_logs(tx, delivery_set(smart_meter, meter, owner.address, True), standing_set(smart_meter, meter, owner.address, *stored))
+    assert smart_meter.getStandingOrder(meter) == stored
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        # Every price up to 16,777,215 and every cap up to 32,767 Wh is kept as it is, and so is any value
+        # with few enough significant digits (a price of 0.2537 in an 18-decimal currency).
+        ((16_777_215, 32_767, 2_537 * 10**14, 2_000), (16_777_215, 32_767, 2_537 * 10**14, 2_000)),
+        ((250 * 10**15, 12_340_000, 1, 1), (250 * 10**15, 12_340_000, 1, 1)),
+        # One digit too many: a sell price up, a buy price and the caps down.
+        ((16_777_217, 32_768, 16_777_219, 123_456), (16_777_220, 32_760, 16_777_210, 123_450)),
+        # Rounding up past the mantissa's last value takes the next power of ten.
+        ((167_772_151, 0, 253_712_345_678_901_234, 0), (167_772_200, 0, 253_712_300_000_000_000, 0)),
+    ],
+    ids=["exact", "few digits", "one digit too many", "next power"],
+)
+def test_standing_limits_are_stored_rounded_in_the_owners_favour(smart_meter, wired, meter, owner, given, stored):
+    assert stored_limits(*given) == stored
+    tx = smart_meter.setStandingOrder(meter, *given, sender=owner)
+    assert_logs(tx, delivery_set(smart_meter, meter, owner.address, True), standing_set(smart_meter, meter, owner.address, *stored))
+    assert smart_meter.getStandingOrder(meter) == stored
 
 
 @pytest.mark.parametrize(

@@ -96,7 +96,10 @@ interface ISmartMeterExtension {
     /// at `buyPricePerKWh` or less. Turns vault delivery on, where the orders trade. Both prices 0 remove
     /// the limits (whatever the caps), as removeStandingOrder does, with its one event. Spends the owner's
     /// standing-order nonce: limits the owner signed before and nobody relayed yet are void, so a
-    /// relayer cannot bring superseded limits back.
+    /// relayer cannot bring superseded limits back. The limits are stored beside the owner's address, a
+    /// price to seven significant digits (every price up to 16,777,215 exactly) and a cap to four (every
+    /// cap up to 32,767 Wh exactly), rounded in the owner's favour: a sell price up, a buy price and a cap
+    /// down. StandingOrderSet and getStandingOrder give them as stored.
     /// @param meter The caller's meter.
     /// @param sellPricePerKWh Lowest price to sell export at, PaymentToken base units per kWh (0: no selling).
     /// @param sellCapWh Most export to sell per interval, Wh (0: all of it).
@@ -150,7 +153,7 @@ interface ISmartMeterExtension {
     /// @param newNonce The nonce the caller's next signed standing limits must carry.
     function invalidateStandingOrderNonces(uint256 newNonce) external;
 
-    /// @notice `meter`'s standing limits.
+    /// @notice `meter`'s standing limits, as stored (see setStandingOrder).
     /// @param meter The meter.
     function getStandingOrder(address meter) external view returns (ISmartMeterRegistry.StandingOrder memory);
 

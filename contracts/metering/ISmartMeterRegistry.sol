@@ -79,7 +79,8 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param owner Its owner.
     /// @param enabled True: into the vault, and readings place the meter's standing orders.
     event VaultDeliverySet(address indexed meter, address indexed owner, bool enabled);
-    /// @notice `owner` set `meter`'s standing limits in the reading market; its readings place orders at them.
+    /// @notice `owner` set `meter`'s standing limits in the reading market, as stored (rounded in the owner's
+    /// favour to a price's seven and a cap's four significant digits); its readings place orders at them.
     /// @param meter The meter.
     /// @param owner Its owner, whose vault balance trades.
     /// @param sellPricePerKWh Lowest price to sell export at (0: no selling).

@@ -9,7 +9,7 @@ import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {ReadingChecks} from "./ReadingChecks.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
 import {MeterFlags} from "../types/MeterFlags.sol";
-import {StandingLimits} from "../types/StandingLimits.sol";
+import {OwnerAndLimits} from "../types/OwnerAndLimits.sol";
 import {IntervalCells, IntervalCellsLibrary} from "../types/IntervalCells.sol";
 import {BatchTooLarge, EmptyBatch, MeterUnknown} from "../utils/GridErrors.sol";
 
@@ -35,7 +35,9 @@ abstract contract MeterStorage is AccessControl, Pausable {
 
     /// @notice The number of intervals the load profile keeps, which is 35 days of 900 s intervals: the
     /// interval now and those before it.
-    uint256 public constant PROFILE_CAPACITY = 35 * EnergyTime.INTERVALS_PER_DAY;
+    /// @dev 35 times EnergyTime.INTERVALS_PER_DAY, in literals, since every reading divides by it (a constant
+    /// defined from other constants is computed at each use, with checked arithmetic).
+    uint256 public constant PROFILE_CAPACITY = 35 * 96;
     /// @notice The most readings one submitReadings call may carry.
     uint256 public constant MAX_BATCH_SIZE = 100;
     /// @notice The shortest reading age limit, since a gateway forwards each interval's reading when the
@@ -53,7 +55,8 @@ abstract contract MeterStorage is AccessControl, Pausable {
     uint256 public constant MAX_REGISTER_WH = ReadingChecks.MAX_REGISTER_WH;
     /// @notice The highest interval the load profile can hold: the last of its 65,536 laps of 35 days,
     /// which end in the year 8,250.
-    uint256 public constant MAX_INTERVAL = (IntervalCellsLibrary.MAX_LAP + 1) * PROFILE_CAPACITY - 1;
+    /// @dev (IntervalCellsLibrary.MAX_LAP + 1) * PROFILE_CAPACITY - 1, in literals as PROFILE_CAPACITY is.
+    uint256 public constant MAX_INTERVAL = 65_536 * 3_360 - 1;
 
     // ----------------------------------------------------------------------------- storage
 
@@ -122,8 +125,10 @@ abstract contract MeterStorage is AccessControl, Pausable {
     // carry to be used (MeterFlags). It shares the market's slot, which every batch with entries reads.
     // slither-disable-next-line uninitialized-state,constable-states: the extension sets it with the reading market, on this storage
     uint8 internal _readingMarketTag;
+    // Each meter's standing limits with its owner's address beside them, so that a reading of a meter with
+    // limits reads one word for both (zero while the meter has none).
     // slither-disable-next-line uninitialized-state: the owners set their limits through the extension, on this storage
-    mapping(address meter => StandingLimits) internal _standing;
+    mapping(address meter => OwnerAndLimits) internal _standing;
     // slither-disable-next-line unused-state: the extension counts the owners' signed limits, on this storage
     mapping(address owner => uint256) internal _standingOrderNonces;
     // Every reading market ever named, in the order named, at most the extension's MAX_READING_MARKETS.

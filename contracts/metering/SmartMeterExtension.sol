@@ -11,7 +11,8 @@ import {MeterStorage} from "./MeterStorage.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
 import {MeterFlagsLibrary} from "../types/MeterFlags.sol";
-import {StandingLimits, StandingLimitsLibrary} from "../types/StandingLimits.sol";
+import {OwnerAndLimits, OwnerAndLimitsLibrary} from "../types/OwnerAndLimits.sol";
+import {StandingLimits} from "../types/StandingLimits.sol";
 import {MeterInactive, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title SmartMeterExtension
@@ -289,7 +290,7 @@ contract SmartMeterExtension is MeterStorage, ISmartMeterExtension {
         throughSmartMeter
         returns (ISmartMeterRegistry.StandingOrder memory)
     {
-        StandingLimits limits = _standing[meter];
+        StandingLimits limits = _standing[meter].limits();
         return ISmartMeterRegistry.StandingOrder(
             limits.sellPricePerKWh(), limits.sellCapWh(), limits.buyPricePerKWh(), limits.buyCapWh()
         );
@@ -362,17 +363,22 @@ contract SmartMeterExtension is MeterStorage, ISmartMeterExtension {
         uint256 buyCapWh
     ) private {
         if (address(_readingMarket) == address(0)) revert ISmartMeterRegistry.NoReadingMarket();
-        _standing[meter] = StandingLimitsLibrary.pack(sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
+        OwnerAndLimits standing = OwnerAndLimitsLibrary.store(owner, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
+        _standing[meter] = standing;
         // Standing orders trade the energy held in the vault, so the meter delivers there from now on.
         if (!m.flags.vaultDelivery()) {
             m.flags = m.flags.withVaultDelivery(true);
             emit ISmartMeterRegistry.VaultDeliverySet(meter, owner, true);
         }
-        emit ISmartMeterRegistry.StandingOrderSet(meter, owner, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
+        // The limits as stored, which may be rounded (OwnerAndLimits).
+        StandingLimits limits = standing.limits();
+        emit ISmartMeterRegistry.StandingOrderSet(
+            meter, owner, limits.sellPricePerKWh(), limits.sellCapWh(), limits.buyPricePerKWh(), limits.buyCapWh()
+        );
     }
 
     function _removeStanding(address meter, address owner) private {
-        _standing[meter] = StandingLimits.wrap(0);
+        _standing[meter] = OwnerAndLimits.wrap(0);
         emit ISmartMeterRegistry.StandingOrderRemoved(meter, owner);
     }
 

@@ -8,7 +8,7 @@ import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
 import {MeteredEntries} from "./MeteredEntries.sol";
 import {MeterProfile} from "./MeterProfile.sol";
 import {MemoryArrays} from "../utils/MemoryArrays.sol";
-import {StandingLimits} from "../types/StandingLimits.sol";
+import {OwnerAndLimits} from "../types/OwnerAndLimits.sol";
 
 /// @title StandingDelivery
 /// @notice This contract decides where a meter's export goes when its owner chooses the vault, and it
@@ -103,8 +103,11 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         uint256 exportWh,
         uint256 importWh
     ) internal view {
-        // The owner's address is read once, through the index in the meter's record.
-        address owner = _owners[m.ownerIndex];
+        // A meter with standing limits keeps its owner's address beside them; any other meter's owner is read
+        // through the index in its record.
+        OwnerAndLimits standing = _standing[meter];
+        bool trades = standing.trades();
+        address owner = trades ? standing.owner() : _owners[m.ownerIndex];
         if (exportWh != 0) {
             if (delivery.owners.length == 0) {
                 delivery.owners = new address[](delivery.capacity);
@@ -117,15 +120,16 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
             delivery.totalExportWh += exportWh;
         }
         // Even a reading with no energy goes on, because it settles the meter's orders from two intervals before.
-        StandingLimits limits = _standing[meter];
-        if (!limits.trades()) return;
+        if (!trades) return;
         if (delivery.entries.length == 0) {
             delivery.entries = MeteredEntries.allocate(delivery.capacity);
             delivery.zoneTag = _readingMarketTag;
         }
         uint256 count = delivery.entryCount;
         uint256 zone = _zoneFor(m, delivery.zoneTag);
-        MeteredEntries.setReading(delivery.entries, count, meter, owner, timestamp, exportWh, importWh, zone, limits);
+        MeteredEntries.setReading(
+            delivery.entries, count, meter, owner, timestamp, exportWh, importWh, zone, standing.limits()
+        );
         // This cannot overflow, because the count is at most the batch's size.
         unchecked {
             delivery.entryCount = count + 1;

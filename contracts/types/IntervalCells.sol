@@ -30,7 +30,7 @@ library IntervalCellsLibrary {
     uint256 private constant LAP_MASK = type(uint16).max;
     uint256 private constant FIRST_CELL_BIT = 16;
     uint256 private constant CELL_BITS = 80;
-    uint256 private constant CELL_MASK = (1 << CELL_BITS) - 1;
+    uint256 private constant CELL_MASK = (1 << 80) - 1; // CELL_BITS wide, in literals so that solc folds it
     uint256 private constant WH_BITS = 27;
     uint256 private constant READ_BIT = 54;
     uint256 private constant FREQUENCY_BIT = 55;

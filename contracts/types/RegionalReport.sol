@@ -22,11 +22,13 @@ using RegionalReportLibrary for RegionalReport global;
 /// per report.
 library RegionalReportLibrary {
     uint256 private constant FIELD_BITS = 48;
-    uint256 private constant FIELD_MASK = (1 << FIELD_BITS) - 1;
-    uint256 private constant TIMESTAMP_SHIFT = REPORT_FIELDS * FIELD_BITS;
-    uint256 private constant COUNT_SHIFT = TIMESTAMP_SHIFT + 40;
+    // Each derived from the one before, written in literals so that solc folds them: a constant made of
+    // other constants is computed where it is used, with checked arithmetic.
+    uint256 private constant FIELD_MASK = (1 << 48) - 1; // FIELD_BITS wide
+    uint256 private constant TIMESTAMP_SHIFT = 4 * 48; // REPORT_FIELDS fields of FIELD_BITS
+    uint256 private constant COUNT_SHIFT = 4 * 48 + 40; // after the 40-bit timestamp
     uint256 private constant COUNT_MASK = 0xf;
-    uint256 private constant ROUND_SHIFT = COUNT_SHIFT + 4;
+    uint256 private constant ROUND_SHIFT = 4 * 48 + 44; // after the 4-bit count
     uint256 private constant ROUND_MASK = (1 << 20) - 1;
 
     /// @dev Packs a report of `fields` made at `timestampSeconds` from `count_` reports in `round_`.

@@ -23,7 +23,7 @@ library TickVolumesLibrary {
     uint256 private constant TICK_BITS = 72;
     uint256 private constant SIDE_BITS = 36;
     /// @notice Where the holding market's period plus one starts in the word.
-    uint256 internal constant HOLDER_BIT = 3 * TICK_BITS;
+    uint256 internal constant HOLDER_BIT = 216; // TICKS_PER_WORD * TICK_BITS, in literals so that solc folds it
 
     /// @notice Returns the storage key of the word of a book's own that holds tick `tick` of the book
     /// `book`: the word it keeps when the words it shares are held by another market.

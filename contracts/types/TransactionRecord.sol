@@ -41,7 +41,7 @@ library TransactionRecordLibrary {
     uint256 private constant NEXT_FREE_SLOT_OFFSET = 200;
     uint256 private constant GENERATION_OFFSET = 232;
     /// @dev Covers the status and the free-list link together, which is what settling or voiding rewrites.
-    uint256 private constant STATUS_AND_LINK_MASK = ((1 << 40) - 1) << STATUS_OFFSET;
+    uint256 private constant STATUS_AND_LINK_MASK = ((1 << 40) - 1) << 192; // from STATUS_OFFSET, in literals so that solc folds it
 
     // ---- Building ----
 

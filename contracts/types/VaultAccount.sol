@@ -34,7 +34,7 @@ library VaultAccountLibrary {
     uint256 private constant APPROVALS_SHIFT = 224;
     uint256 private constant REGISTRATION_SHIFT = 248;
     uint256 private constant CLOSED = 0x80;
-    uint256 private constant APPROVALS_MASK = (1 << MAX_PLACES) - 1;
+    uint256 private constant APPROVALS_MASK = (1 << 24) - 1; // MAX_PLACES bits, in literals so that solc folds it
 
     // ----------------------------------------------------------------------------- balances
     // The two balances sit side by side in the low 224 bits, so moving both is one addition to the word

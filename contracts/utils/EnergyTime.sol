@@ -7,7 +7,9 @@ pragma solidity ^0.8.28;
 library EnergyTime {
     uint256 internal constant INTERVAL_SECONDS = 900;
     uint256 internal constant DAY_SECONDS = 86_400;
-    uint256 internal constant INTERVALS_PER_DAY = DAY_SECONDS / INTERVAL_SECONDS;
+    // DAY_SECONDS / INTERVAL_SECONDS, written in literals: solc computes a constant defined from other
+    // constants at each use, with checked arithmetic, and readings and clearing use this one.
+    uint256 internal constant INTERVALS_PER_DAY = 86_400 / 900;
 
     function intervalOf(uint256 timestamp) internal pure returns (uint256) {
         return timestamp / INTERVAL_SECONDS;
