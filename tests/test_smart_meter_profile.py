@@ -332,3 +332,11 @@ def test_redeem_excludes_baseline_and_suspension(smart_meter, energy_token, admi
     smart_meter.redeemConsumption(metered, 600, sender=owner)
     assert smart_meter.getMeteredEnergy(metered) == (600, 800, 600)
     assert energy_token.balanceOf(owner) == 200
+
+
+def test_the_profile_constants_are_what_they_are_made_of(smart_meter):
+    """The profile's span and its last interval, which the contract writes as literals (a constant made
+    of other constants would be computed at every reading): 35 days of 96 intervals, 65,536 laps."""
+    assert smart_meter.PROFILE_CAPACITY() == PROFILE_CAPACITY == 35 * INTERVALS_PER_DAY
+    assert smart_meter.MAX_INTERVAL() == MAX_INTERVAL == 2**16 * PROFILE_CAPACITY - 1
+    assert smart_meter.MAX_READING_AGE_CEILING_SECONDS() == (PROFILE_CAPACITY - 1) * INTERVAL_SECONDS
