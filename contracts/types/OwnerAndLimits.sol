@@ -7,8 +7,8 @@ import {StandingLimits, StandingLimitsLibrary} from "./StandingLimits.sol";
 /// reading of a meter with standing limits reads. From the low bits up: the owner's address (160 bits),
 /// sellPricePerKWh (29), buyPricePerKWh (29), sellCapWh (19) and buyCapWh (19). Each limit is a decimal
 /// float, mantissa times a power of ten: a price has a 24-bit mantissa and a 5-bit power (seven
-/// significant digits at least, every price below 2^96 exactly up to 16,777,215), a cap a 15-bit
-/// mantissa and a 4-bit power (four significant digits at least, every cap up to 32,767 Wh exactly).
+/// significant digits, any price below 2^96, and every price up to 16,777,215 exactly), a cap a 15-bit
+/// mantissa and a 4-bit power (four significant digits, and every cap up to 32,767 Wh exactly).
 /// A word of zero limits holds no owner: the registry then reads the owner through the meter's index.
 type OwnerAndLimits is uint256;
 
@@ -19,8 +19,8 @@ using OwnerAndLimitsLibrary for OwnerAndLimits global;
 /// @dev A limit with more significant digits than its field holds is stored rounded in the owner's
 /// favour: a sell price up (never above the largest price, 2^96 - 1), a buy price and the caps down. The
 /// reading market rounds a limit to its grid in the same direction, so a stored limit trades what the
-/// given one would, except where a grid's tick lies within the rounding (at most one part in ten
-/// million of a price, one in ten thousand of a cap).
+/// given one would, except where a grid's tick lies within the rounding (less than one part in a
+/// million of a price, one in three thousand of a cap).
 library OwnerAndLimitsLibrary {
     // Literal values: solc computes a constant defined from other constants at each use, with checked
     // arithmetic, and every reading of a meter with limits takes its word apart.
