@@ -127,6 +127,7 @@ PUBLIC: dict[str, str] = {
     "GridManagement.dischargeStorage": "a registered, verified storage unit books its own flow",
     "DemandResponse.joinEvent": "a registered consumer joins for itself",
     "DemandResponse.verifyReduction": "anyone submits the meter's figures; the contract recomputes them",
+    "DemandResponse.verifyReductions": "anyone asks for consumers' verification; the contract measures each meter",
     "DemandResponse.claimReward": "the caller's own reward",
     "DemandResponse.distributeRewards": "keepers push rewards to their owners in bounded batches",
     "DemandPrograms.joinProgram": "a registered consumer joins for itself",

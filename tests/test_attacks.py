@@ -296,6 +296,7 @@ NO_VALUE_MOVED: dict[str, dict[str, str]] = {
         "joinEvent": "a registration",
         "rejectParticipation": "a status change",
         "verifyReduction": "reserves a reward in the books; paid by claimReward/distributeRewards",
+        "verifyReductions": "reserves rewards in the books; paid by claimReward/distributeRewards",
         "recordRewardedReduction": "bookkeeping: the once-only record of rewarded intervals",
         "setMinimumReductionW": "a parameter",
         "setVerificationPeriod": "a parameter",

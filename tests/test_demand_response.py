@@ -138,6 +138,7 @@ def test_constants_wiring_and_size(demand_response, smart_meter, vault, stableco
     assert dr.MAX_DURATION_SECONDS() == DAY_SECONDS
     assert dr.BASELINE_DAYS() == 5
     assert dr.MAX_DISTRIBUTION_BATCH() == 50
+    assert dr.MAX_VERIFICATION_BATCH() == 20
     assert dr.MAX_PAGE_LIMIT() == 100
     assert dr.eventCount() == 0
     assert len(chain.provider.get_code(dr.address)) < 20_000
@@ -447,6 +448,69 @@ def test_verification_accepted_up_to_the_deadline(dr, owner, stranger, meters, e
     chain.pending_timestamp = end + DAY_SECONDS
     tx = verify_from_meter(dr, event_id, owner, stranger)
     assert chain.provider.get_block(tx.block_number).timestamp == dr.getEventBudget(event_id).verificationDeadline
+
+
+def verification_state(dr, event_id, consumers, meters):
+    """Everything a verification records: each participation, the meter's once-only record, the
+    event's totals and its budget."""
+    return (
+        [dr.getParticipation(event_id, c) for c in consumers],
+        [(dr.rewardedThroughInterval(meters[c.address]), dr.rewardedReductionWh(meters[c.address])) for c in consumers],
+        dr.getEvent(event_id),
+        dr.getEventBudget(event_id),
+    )
+
+
+def test_a_batch_verifies_as_one_call_a_consumer_does(dr, owner, other, stranger, meters, ended, chain):
+    event_id, _start, _end = ended
+    consumers = [other, owner]
+    snapshot = chain.snapshot()
+    for consumer in consumers:
+        verify_from_meter(dr, event_id, consumer, stranger)
+    one_by_one = verification_state(dr, event_id, consumers, meters)
+    chain.restore(snapshot)
+
+    tx = dr.verifyReductions(event_id, consumers, sender=stranger)  # anyone may submit
+    assert_logs(
+        tx,
+        *(
+            log(dr.ReductionVerified, eventId=event_id, consumer=c.address, participationId=i + 1, baselineUsageW=2_000,
+                actualUsageW=1_000, reductionW=REDUCTION_W, rewardAmount=REWARD)
+            for i, c in enumerate(consumers)
+        ),
+    )
+    batched = verification_state(dr, event_id, consumers, meters)
+    # The same records but for the time each was verified at.
+    assert [p.participationId for p in batched[0]] == [1, 2]
+    def without_times(state):
+        return [tuple(p)[:9] + tuple(p)[10:] for p in state[0]], *state[1:]
+
+    assert without_times(batched) == without_times(one_by_one)
+    assert batched[3].reserved == 2 * REWARD
+
+
+def test_a_batch_is_refused_whole(dr, admin, grid_operator, writer, owner, other, stranger, meters, chain):
+    event_id, start, end, _ = start_event(dr, grid_operator, chain)
+    with reverts(dr.EmptyBatch):
+        dr.verifyReductions(event_id, [], sender=stranger)
+    with reverts(dr.BatchTooLarge, size=21, maxSize=20):
+        dr.verifyReductions(event_id, 21 * [owner.address], sender=stranger)
+    chain.pending_timestamp = end - 1
+    with reverts(dr.EventWindowNotEnded, eventId=event_id, endTime=end):
+        dr.verifyReductions(event_id, [owner], sender=stranger)
+    chain.pending_timestamp = end
+    writer.write_event_days(list(meters.values()), start, end, BASELINE_WH, WINDOW_WH)
+    with reverts(dr.ConsumerNotRegistered, consumer=stranger.address):
+        dr.verifyReductions(event_id, [owner, stranger], sender=stranger)
+    with reverts(dr.AlreadyParticipating, eventId=event_id, consumer=owner.address):
+        dr.verifyReductions(event_id, [owner, other, owner], sender=stranger)
+    dr.setMinimumReductionW(REDUCTION_W + 1, sender=admin)
+    with reverts(dr.InsufficientReduction, eventId=event_id, consumer=owner.address, reductionW=REDUCTION_W,
+                 minimumReductionW=REDUCTION_W + 1):
+        dr.verifyReductions(event_id, [owner], sender=stranger)
+    assert dr.getEventBudget(event_id).reserved == 0
+    assert [dr.getParticipation(event_id, c).participationId for c in (owner, other)] == [0, 0]
+    assert dr.rewardedThroughInterval(meters[owner.address]) == 0
 
 
 def test_no_reduction_earns_nothing(dr, grid_operator, writer, owner, stranger, meters, chain):

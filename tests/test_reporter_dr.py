@@ -156,6 +156,37 @@ def test_the_event_is_planned_on_the_peak_started_once_then_verified_paid_and_co
     assert nonce(client, operator()) == before + 3
 
 
+def test_a_batch_the_contract_refuses_is_verified_consumer_by_consumer(dr_chain):
+    """Both consumers reduce, but the second's window was rewarded already (a demand program's
+    report): the batch is refused whole, so the planner verifies each on its own and the first is
+    paid all the same."""
+    client, owners, registers, first = dr_chain
+    service = planner(client)
+    move_to(client, at(first, WINDOW[0] - 1))
+    run_service(service, once=True)
+    assert event_count(client) == 1
+    move_to(client, at(first, WINDOW[-1] + 1))
+    entries = []
+    for k in range(WINDOW[0] - 4, WINDOW[-1] + 1):
+        usual = PEAK_WH if k in PEAK else USUAL_WH
+        entries += registers.readings(first + k, [usual // 4 if k in WINDOW else usual] * 2)
+    submit(client, entries)
+    dr = client["DemandResponse"].functions
+    recorder = dr.REDUCTION_RECORDER_ROLE().call()
+    client.transact(operator(), dr.grantRole(recorder, operator().address))
+    rewarded_meter = dr.getConsumerMeter(owners[1].address).call()
+    client.transact(operator(), dr.recordRewardedReduction(rewarded_meter, first + WINDOW[0], first + WINDOW[-1], 1))
+
+    run_service(service, once=True)
+    assert dr.getParticipation(1, owners[0].address).call().status == REWARDED
+    assert dr.getParticipation(1, owners[1].address).call().participationId == 0
+    assert sample(service.metrics, "reports_total", kind="verification") == 1
+    assert sample(service.metrics, "skipped_total", reason="refused") == 2  # the batch, then the second alone
+    before = nonce(client, operator())
+    run_service(service, once=True)  # each consumer is settled: nothing is sent again
+    assert nonce(client, operator()) == before
+
+
 def test_a_planner_down_through_the_start_skips_the_event(dr_chain):
     client, _, _, first = dr_chain
     move_to(client, at(first, WINDOW[0] + 1))

@@ -174,7 +174,7 @@ def test_system_invariants_hold(worlds):
     parameter_changes = tuple(f"{target}.{fn}" for target, fn in PARAMETERS.values())
     for stage in (("trading.createOrder",), ("trading.fillOrder",), ("trading.settleTransaction", "trading.settleTransactions"),
                   ("trading.voidTransaction",), ("auction.submitBid",), ("auction.submitAsk",), ("auction.clear",),
-                  ("auction.claim",), ("dr.startEvent",), ("dr.joinEvent",), ("dr.verifyReduction",),
+                  ("auction.claim",), ("dr.startEvent",), ("dr.joinEvent",), ("dr.verifyReduction", "dr.verifyReductions"),
                   ("dr.claimReward", "dr.distributeRewards"), ("shares.depositRevenue",), ("shares.claimRevenue",),
                   ("carbon.issueCarbonCredits",), ("carbon.issueCarbonCreditsBatch",),
                   ("meter.submitReading", "meter.submitReadings"), parameter_changes,

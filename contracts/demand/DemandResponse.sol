@@ -10,7 +10,7 @@ import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
 import {MeterBaseline} from "./MeterBaseline.sol";
 import {RewardPool} from "./RewardPool.sol";
 import {RewardPayouts} from "./RewardPayouts.sol";
-import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "../utils/GridErrors.sol";
+import {BatchTooLarge, ConsumerNotRegistered, DurationOutOfRange, EmptyBatch, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "../utils/GridErrors.sol";
 import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 
 /// @title DemandResponse
@@ -37,6 +37,9 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
     uint256 public constant MAX_DURATION_SECONDS = MeterBaseline.MAX_DURATION_SECONDS;
     /// @notice Days averaged for the baseline.
     uint256 public constant BASELINE_DAYS = MeterBaseline.BASELINE_DAYS;
+    /// @notice Most consumers one verifyReductions call verifies: a window of a day reads 576 load-profile
+    /// intervals a consumer, so twenty such consumers stay well inside a block.
+    uint256 public constant MAX_VERIFICATION_BATCH = 20;
     /// @notice Most participants one distributeRewards call pays.
     uint256 public constant MAX_DISTRIBUTION_BATCH = RewardPool.MAX_DISTRIBUTION_BATCH;
     /// @notice Most records one getConsumerParticipations page returns.
@@ -229,9 +232,7 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
         returns (uint256 baselineUsageKW, uint256 actualUsageKW, uint256 meterReadingStart, uint256 meterReadingEnd)
     {
         EventData storage e = _knownEvent(eventId);
-        Consumer memory c = _requireConsumer(consumer);
-        _requireRegion(c, e);
-        (baselineUsageKW, actualUsageKW) = MeterBaseline.measure(_smartMeter, c.meter, e.startTime, e.endTime);
+        (, baselineUsageKW, actualUsageKW) = _measure(e, consumer);
         (meterReadingStart, meterReadingEnd) = MeterBaseline.intervals(e.startTime, e.endTime);
     }
 
@@ -244,20 +245,52 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
         uint256 meterReadingStart,
         uint256 meterReadingEnd
     ) external returns (uint256 participationId) {
-        EventData storage e = _activeEvent(eventId);
+        EventData storage e = _verifiableEvent(eventId);
+        Participation storage p = _unverified(eventId, consumer);
+        (address meter, uint256 baselineW, uint256 actualW) =
+            _meterFigures(e, consumer, baselineUsageKW, actualUsageKW, meterReadingStart, meterReadingEnd);
+        return _verify(e, p, eventId, consumer, meter, baselineW, actualW);
+    }
+
+    /// @inheritdoc IDemandResponse
+    function verifyReductions(uint256 eventId, address[] calldata consumers) external {
+        if (consumers.length == 0) revert EmptyBatch();
+        if (consumers.length > MAX_VERIFICATION_BATCH) revert BatchTooLarge(consumers.length, MAX_VERIFICATION_BATCH);
+        EventData storage e = _verifiableEvent(eventId);
+        for (uint256 i; i < consumers.length; ++i) {
+            address consumer = consumers[i];
+            Participation storage p = _unverified(eventId, consumer);
+            (address meter, uint256 baselineW, uint256 actualW) = _measure(e, consumer);
+            _verify(e, p, eventId, consumer, meter, baselineW, actualW);
+        }
+    }
+
+    /// @dev The event, while its verification is open: from the window's end to its deadline.
+    function _verifiableEvent(uint256 eventId) private view returns (EventData storage e) {
+        e = _activeEvent(eventId);
         if (block.timestamp < e.endTime) revert EventWindowNotEnded(eventId, e.endTime);
         if (block.timestamp > e.verificationDeadline) revert EventExpired(eventId, e.verificationDeadline);
-        Participation storage p = _participations[eventId][consumer];
+    }
+
+    /// @dev `consumer`'s participation in the event, which must not be verified or rejected yet.
+    function _unverified(uint256 eventId, address consumer) private view returns (Participation storage p) {
+        p = _participations[eventId][consumer];
         if (p.participationId != 0) {
             if (p.status == ParticipationStatus.Rejected) revert ConsumerRejected(eventId, consumer);
             if (p.status != ParticipationStatus.Pending) revert AlreadyParticipating(eventId, consumer);
         }
-        (address meter, uint256 baselineW, uint256 actualW) =
-            _meterFigures(e, consumer, baselineUsageKW, actualUsageKW, meterReadingStart, meterReadingEnd);
-        participationId = _recordVerification(e, p, eventId, consumer, baselineW, actualW);
-        uint256 reductionW = baselineW - actualW; // _recordVerification refused anything else
-        (uint256 first, uint256 last) = MeterBaseline.intervals(e.startTime, e.endTime);
-        _recordReward(meter, first, last, reductionW * (e.endTime - e.startTime) / 3600);
+    }
+
+    /// @dev What `consumer`'s meter gives in the event: the meter and its baseline and actual W.
+    function _measure(EventData storage e, address consumer)
+        private
+        view
+        returns (address meter, uint256 baselineW, uint256 actualW)
+    {
+        Consumer memory c = _requireConsumer(consumer);
+        _requireRegion(c, e);
+        meter = c.meter;
+        (baselineW, actualW) = MeterBaseline.measure(_smartMeter, meter, e.startTime, e.endTime);
     }
 
     /// @dev The meter's figures for `consumer` in the event, which the submitted ones must equal.
@@ -269,15 +302,29 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
         uint256 meterReadingStart,
         uint256 meterReadingEnd
     ) private view returns (address meter, uint256 baselineW, uint256 actualW) {
-        Consumer memory c = _requireConsumer(consumer);
-        _requireRegion(c, e);
-        meter = c.meter;
-        (baselineW, actualW) = MeterBaseline.measure(_smartMeter, meter, e.startTime, e.endTime);
+        (meter, baselineW, actualW) = _measure(e, consumer);
         (uint256 first, uint256 last) = MeterBaseline.intervals(e.startTime, e.endTime);
         if (
             baselineUsageKW != baselineW || actualUsageKW != actualW || meterReadingStart != first
                 || meterReadingEnd != last
         ) revert InvalidMeterReading(meter, baselineW, actualW, first, last);
+    }
+
+    /// @dev Records a verification of the meter's figures and the window as rewarded for the meter.
+    function _verify(
+        EventData storage e,
+        Participation storage p,
+        uint256 eventId,
+        address consumer,
+        address meter,
+        uint256 baselineW,
+        uint256 actualW
+    ) private returns (uint256 participationId) {
+        participationId = _recordVerification(e, p, eventId, consumer, baselineW, actualW);
+        uint256 reductionW = baselineW - actualW; // _recordVerification refused anything else
+        (uint256 startTime, uint256 endTime) = (e.startTime, e.endTime);
+        (uint256 first, uint256 last) = MeterBaseline.intervals(startTime, endTime);
+        _recordReward(meter, first, last, reductionW * (endTime - startTime) / 3600);
     }
 
     /// @dev Checks the reduction, reserves the reward and records the verification.

@@ -38,7 +38,8 @@ import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// Its errors: NotInitialized (a constructor given a zero address: a contract cannot exist
 /// uninitialized), GridOperatorNotRegistered, ConsumerNotRegistered, EventNotFound, EventNotActive,
 /// EventExpired, AlreadyParticipating, InsufficientReduction, InvalidMeterReading,
-/// RewardDistributionFailed (the payment token refused the budget's pull without an error of its own).
+/// RewardDistributionFailed (the payment token refused the budget's pull without an error of its own),
+/// EmptyBatch and BatchTooLarge (a verifyReductions batch of no consumer or more than MAX_VERIFICATION_BATCH).
 interface IDemandResponse is IReentrancyLock {
     /// @notice Where an event stands: running, ended, or called off.
     enum EventStatus {
@@ -340,6 +341,15 @@ interface IDemandResponse is IReentrancyLock {
         uint256 meterReadingStart,
         uint256 meterReadingEnd
     ) external returns (uint256 participationId);
+
+    /// @notice verifyReduction for each of `consumers`, in order, with each meter's own figures (those
+    /// previewReduction gives), in one transaction: the same checks, records, rewards and events as
+    /// one verifyReduction a consumer. A consumer that verifyReduction would refuse refuses the whole
+    /// batch with its error; a consumer named twice is refused the second time (AlreadyParticipating).
+    /// 1 to MAX_VERIFICATION_BATCH consumers (EmptyBatch, BatchTooLarge). Meters registered one after
+    /// another share their load-profile words, so a batch of neighbours reads each word once: a
+    /// keeper's way of verifying an event's consumers. Anyone may call.
+    function verifyReductions(uint256 eventId, address[] calldata consumers) external;
 
     /// @notice Pays up to MAX_DISTRIBUTION_BATCH verified, unpaid participants' rewards from this
     /// contract's EnergyVault balance into theirs, in one vault batch that moves no token; call again

@@ -3,6 +3,7 @@ DemandPrograms (programs per region, in MW)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from eth_account.signers.local import LocalAccount
@@ -25,6 +26,8 @@ from energy_grid.contracts.structs import (
     ProgramParticipant,
 )
 from energy_grid.domain.enums import ProgramType
+
+MAX_VERIFICATION_BATCH = 20  # DemandResponse.MAX_VERIFICATION_BATCH: consumers per verifyReductions call
 
 
 class ReductionFigures(NamedTuple):
@@ -79,6 +82,17 @@ class DemandResponse(ContractClient):
         args = figures if figures is not None else self.preview_reduction(event_id, consumer)
         receipt = self._send(sender, "verifyReduction", event_id, consumer, *args)
         return self._id(receipt, "ReductionVerified", "participationId")
+
+    def verify_reductions(self, sender: LocalAccount, event_id: int, consumers: Sequence[str]) -> list[int]:
+        """Verifies each consumer with its meter's own figures in one transaction (the contract's
+        verifyReductions: the whole batch is refused if one consumer would be); anyone may. Returns
+        the participation ids, in the consumers' order."""
+        require(
+            0 < len(consumers) <= MAX_VERIFICATION_BATCH,
+            f"a verification batch holds 1 to {MAX_VERIFICATION_BATCH} consumers, not {len(consumers)}",
+        )
+        receipt = self._send(sender, "verifyReductions", event_id, list(consumers))
+        return [int(e["participationId"]) for e in self.events(receipt, "ReductionVerified")]
 
     def claim_reward(self, consumer: LocalAccount, event_id: int) -> int:
         """Credits the consumer's reward to its EnergyVault balance; returns the amount, PaymentToken

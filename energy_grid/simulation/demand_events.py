@@ -23,6 +23,7 @@ from energy_grid.simulation.run_state import (
     GAS_DISTRIBUTE,
     GAS_START_EVENT,
     GAS_VERIFY,
+    VERIFY_BATCH,
     RunState,
 )
 
@@ -189,9 +190,9 @@ class DemandResponse:
         return event.event_ids.get(feeder, 0)
 
     def _verify_event(self, event: DemandEvent, feeder: int, members: list[int]) -> None:
-        """The keeper verifies each registered household of `feeder` with its meter's own figures;
-        one whose reduction is below the contract's minimum is skipped, and one verified already (a
-        resumed run) is left as it is."""
+        """The keeper verifies the registered households of `feeder` with their meters' own figures,
+        in batches; one whose reduction is below the contract's minimum is skipped, and one verified
+        already (a resumed run) is left as it is."""
         state = self.state
         event_id = self._find_event(event, feeder)
         if event_id == 0:
@@ -201,14 +202,19 @@ class DemandResponse:
         consumers = [state.actors.households[i].address for i in members]
         participations = sender.read([prepare(dr, "getParticipation", event_id, c) for c in consumers])
         previews = sender.read([prepare(dr, "previewReduction", event_id, c) for c in consumers])
+        reduced = []
         for consumer, participation, figures in zip(consumers, participations, previews, strict=True):
             if int(participation[0]) != 0:  # participationId
                 continue
             baseline_w, actual_w = int(figures[0]), int(figures[1])
             if baseline_w < actual_w or baseline_w - actual_w < minimum_w:
                 continue
-            call = prepare(dr, "verifyReduction", event_id, consumer, *figures)
-            sender.send(state.actors.keeper, call, gas=GAS_VERIFY, actor="keeper")
+            reduced.append(consumer)
+        # Neighbouring meters share their load-profile words, so one batch reads each word once.
+        for start in range(0, len(reduced), VERIFY_BATCH):
+            batch = reduced[start : start + VERIFY_BATCH]
+            call = prepare(dr, "verifyReductions", event_id, batch)
+            sender.send(state.actors.keeper, call, gas=GAS_VERIFY * len(batch), actor="keeper")
 
     def _distribute(self, event: DemandEvent, feeder: int) -> None:
         """The keeper pays the event's verified participants in DemandResponse's bounded batches."""

@@ -1568,7 +1568,8 @@ class SystemMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.dr_events)
     @rule(pick=st.integers(0, 10**6), who=st.integers(0, 1), tamper=st.integers(0, 8))
     def dr_verify(self, pick: int, who: int, tamper: int) -> None:
-        """The operator verifies with the meter's figures (tamper 0: one figure off by 1 W, and no waiting)."""
+        """The operator verifies with the meter's figures (tamper 0: one figure off by 1 W, and no waiting;
+        7 and 8: in a batch, of both consumers or of one)."""
         self._dr_verify_stage(self.pick(self.dr_events, pick), who, tamper)
 
     def _dr_verify_stage(self, event_id: int, who: int, tamper: int = 1) -> None:
@@ -1581,6 +1582,13 @@ class SystemMachine(RuleBasedStateMachine):
             return
         w = self.world
         consumer = w.traders[who]
+        if tamper >= 7:
+            consumers = [consumer, w.traders[1 - who]] if tamper == 7 else [consumer]
+            out = self.send("dr", "verifyReductions", (event_id, consumers), w.admin)
+            self.dr_visited |= {(event_id, c) for c in consumers}
+            if out.ok:
+                self.dr_verified |= {(event_id, c) for c in consumers}
+            return
         preview = w.node.calls([(w.c["dr"], "previewReduction", (event_id, consumer))])[0]
         figures = [0, 0, 0, 0] if isinstance(preview, Reverted) else list(preview)
         if tamper == 0:

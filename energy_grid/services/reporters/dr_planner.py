@@ -23,9 +23,10 @@ before the window skips that day's event (`missed`): started later, the window w
 one planned.
 
 Finishing. For each of its own events whose window has ended, the planner verifies every consumer
-of the region not verified yet (previewReduction, then verifyReduction with exactly the meter's
-figures), once the meter's reading of the window's last interval is in and until the verification
-deadline; a consumer whose reduction is below DemandResponse's minimum is left out
+of the region not verified yet (previewReduction, then verifyReductions of those with a reduction
+in one transaction, which checks each against its meter's figures; should the contract refuse the
+batch, verifyReduction of each on its own), once the meter's reading of the window's last interval
+is in and until the verification deadline; a consumer whose reduction is below DemandResponse's minimum is left out
 (`no_reduction`). It then pays the verified rewards with distributeRewards, each call paying up to
 MAX_DISTRIBUTION_BATCH participants, and after the deadline completes the event (the unreserved
 budget returns to the operator's vault balance). Every step reads the participation or the budget
@@ -45,6 +46,7 @@ from web3.logs import DISCARD
 
 from energy_grid.chain.events import EventDecoder
 from energy_grid.contracts.client import GridClient
+from energy_grid.contracts.demand import MAX_VERIFICATION_BATCH
 from energy_grid.domain.demand_response import BASELINE_DAYS, ForecastSource, centred_window, day_loading_forecast
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY, interval_of
 from energy_grid.services.reporters.region import RegionMeters, transformer_rating_kva
@@ -282,9 +284,9 @@ class DemandResponsePlanner(ReportingService):
     def _verify(self, event_id: int) -> None:
         functions = self.dr.functions
         minimum_w = int(functions.minimumReductionW().call())
-        sent = 0
+        reduced: dict[str, tuple[Any, ...]] = {}
         for consumer in sorted(self.members):
-            if (event_id, consumer) in self._settled or sent == self.max_batch:
+            if (event_id, consumer) in self._settled or len(reduced) == min(self.max_batch, MAX_VERIFICATION_BATCH):
                 continue
             participation = functions.getParticipation(event_id, consumer).call()
             if int(participation.participationId) != 0 and int(participation.status) != PENDING:
@@ -298,10 +300,17 @@ class DemandResponsePlanner(ReportingService):
                 self._settled.add((event_id, consumer))
                 self.skip("no_reduction", f"verifying {consumer} in event {event_id}: {baseline_w} W baseline, {actual_w} W in the window")
                 continue
-            sent += 1
-            what = f"verifyReduction({event_id}, {consumer}): {baseline_w} W baseline, {actual_w} W in the window"
-            self.send(what, "verification", functions.verifyReduction(event_id, consumer, *figures))
-            self._settled.add((event_id, consumer))
+            reduced[consumer] = figures
+        if not reduced:
+            return
+        # One transaction for all (neighbouring meters share their load-profile words); should the
+        # contract refuse it, each consumer on its own, so that one refusal holds up no other.
+        what = f"verifyReductions({event_id}) of {len(reduced)} consumers"
+        if self.send(what, "verification", functions.verifyReductions(event_id, list(reduced))) is None:
+            for consumer, figures in reduced.items():
+                what = f"verifyReduction({event_id}, {consumer}): {figures[0]} W baseline, {figures[1]} W in the window"
+                self.send(what, "verification", functions.verifyReduction(event_id, consumer, *figures))
+        self._settled.update((event_id, consumer) for consumer in reduced)
 
     def _preview(self, event_id: int, consumer: str) -> tuple[Any, ...] | None:
         """What the consumer's meter gives for the event; None while the meter lacks the window's last reading."""
