@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
 from energy_grid.chain.accounts import anvil_account
+from energy_grid.chain.errors import InvalidInputError
 from energy_grid.contracts.client import SELL, GridClient, MeterReading
 from energy_grid.contracts.zones import NO_LIMIT
 from energy_grid.domain.demand_response import interval_readings
@@ -362,7 +363,8 @@ def test_demand_response_event_ends_with_its_window(reads, reads_grid):
 
 def test_demand_response_event_counts_verified_reductions_and_rewards(reads, reads_grid):
     """A household's five usual evenings at 2.0 kW, then 0.5 kW in the event: 1.5 kW verified from
-    its meter (it never joined: the operator enrolled it), paid 2.0 per kW."""
+    its meter (it never joined: the operator enrolled it; the keeper's batch verifies it), paid 2.0
+    per kW."""
     http, app = reads
     operator, household, meter = anvil_account(DEPLOYER), anvil_account(SELLER).address, Account.create().address
     start = now_s(reads_grid)
@@ -384,7 +386,9 @@ def test_demand_response_event_counts_verified_reductions_and_rewards(reads, rea
     reads_grid.mine_block_at(window_start + 3_600 + 300)
     during = evenings([event_day], 125)
     reads_grid.smart_meter.submit_readings(operator, [meter] * len(during), during)
-    reads_grid.verify_reduction(operator, event_id, household)
+    with pytest.raises(InvalidInputError, match="a verification batch holds 1 to 20 consumers, not 0"):
+        reads_grid.demand_response.verify_reductions(operator, event_id, [])
+    assert reads_grid.demand_response.verify_reductions(operator, event_id, [household]) == [1]  # a keeper's batch of one
     synced(app)
 
     [event] = http.get("/api/v1/demand-response/events").json()["items"]
