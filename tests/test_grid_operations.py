@@ -542,6 +542,29 @@ def test_report_loads_reports_every_region_in_one_transaction(go, op, head_end):
     assert go.isCriticalLoad(REGION)
 
 
+def test_neighbouring_regions_keep_their_own_counts_and_reports(go, head_end, chain):
+    """Four regions share a word of report counts, and two reports a word of a region's history: each
+    region's count and each report read back as its own, the fields' largest values included, up to
+    the highest region id (the top lane of its counts' word)."""
+    regions = [4, 5, 6, 7, 8, 2**32 - 1]
+    counts = [1, 2, 3, 4, 1, 3]
+    times = []
+    for j in range(max(counts)):
+        loads = [(r, MAX_POWER_KW - j, MAX_POWER_KW - 2 * j) for r, n in zip(regions, counts, strict=True) if j < n]
+        times.append(go.reportLoads(loads, sender=head_end).timestamp)
+        chain.mine(timestamp=times[-1] + 1_000_000)
+    for region, n in zip(regions, counts, strict=True):
+        assert go.loadReportCount(region) == n
+        history = go.getLoadHistory(region, 0, n)
+        assert [(r.sequence, r.capacityKW, r.demandKW, r.reportedAt, r.reportedBy) for r in history] == [
+            (j, MAX_POWER_KW - j, MAX_POWER_KW - 2 * j, times[j], head_end.address) for j in range(n)
+        ]
+    for silent in (3, 9, 2**32 - 2):
+        assert go.loadReportCount(silent) == 0
+        with reverts(go.LoadNotReported, regionId=silent):
+            go.getCurrentLoad(silent)
+
+
 def test_report_loads_is_the_load_reporters_only(go, op, admin, head_end):
     """Neither a region's operator nor the admin reports in batches without the role; revoked, the
     head-end reports nothing more."""

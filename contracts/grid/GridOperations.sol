@@ -19,8 +19,8 @@ import {BatchTooLarge, EmptyBatch, FrequencyOutOfBounds, InvalidHistoryPage, Inv
 /// automated responses and cancel pending balancing actions, in any region, so that it can clear what a
 /// suspended operator left behind. A CRITICAL stability level declares an emergency in GridManagement,
 /// so this contract must hold GridManagement's EMERGENCY_RESPONDER_ROLE.
-/// kW values fit in 32 bits (MAX_POWER_KW), so a load report, a region's capacity and a region's
-/// latest stability metrics take one storage slot each.
+/// kW values fit in 32 bits (MAX_POWER_KW), so a load report takes half a storage slot, and a region's
+/// capacity and its latest stability metrics one slot each.
 contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
     /// @notice Largest capacity, demand, generation or target in kW: 4 TW, more than any one grid
     /// region generates, within the 32 bits a load report stores. kW resolves a community feeder's
@@ -62,13 +62,11 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
     /// @notice Emergency reason of a manual CRITICAL stability response.
     bytes32 public constant REASON_MANUAL_CRITICAL_RESPONSE = "MANUAL_CRITICAL_RESPONSE";
 
-    /// @dev One load report: one slot, so its time is 32 bits.
-    struct LoadEntry {
-        uint32 capacityKW; // ≤ MAX_POWER_KW
-        uint32 demandKW; // ≤ MAX_POWER_KW
-        uint32 reportedAt; // unix s (until 2106)
-        address reportedBy; // the operator
-    }
+    /// @dev One load report in 128 bits, two to a word of the region's history, so that a day's reports
+    /// write half as many fresh words: from the low bits, capacityKW and demandKW (each at most
+    /// MAX_POWER_KW), reportedAt (unix s, until 2106) and the reporter's place in `_loadReporters` plus one,
+    /// 32 bits each.
+    type LoadEntry is uint128;
 
     /// @dev A region's latest stability metrics: one slot; the level is derived on reading.
     struct StoredMetrics {
@@ -131,8 +129,14 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
     IGridManagement private immutable _gridManagement;
     uint256 private _stabilityResponseCount;
     uint256 private _balancingActionCount;
-    mapping(uint32 regionId => uint256) private _loadReportCount;
+    // Each region's number of load reports, 64 bits each, four regions to a word (region ids / 4), so that
+    // a batch of neighbouring regions' reports rewrites a quarter of the words.
+    mapping(uint256 regionGroup => uint256) private _loadReportCounts;
     mapping(uint32 regionId => LoadEntry[LOAD_HISTORY_CAPACITY]) private _loadHistory;
+    // Every account that has reported a load, in the order of its first report, and its place plus one.
+    // Each first report costs two fresh words (over 40,000 gas), so the places fit a report's 32 bits.
+    address[] private _loadReporters;
+    mapping(address reporter => uint256) private _loadReporterIds;
     mapping(uint32 regionId => StoredMetrics) private _metrics;
     mapping(uint32 regionId => mapping(TriggerCondition => ResponseConfig)) private _responses;
     mapping(uint32 regionId => StoredCapacity) private _capacities;
@@ -150,7 +154,7 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
     /// @inheritdoc IGridOperations
     function reportLoad(uint32 regionId, uint256 capacityKW, uint256 demandKW) external {
         _checkOperator(regionId);
-        _recordLoad(regionId, capacityKW, demandKW);
+        _recordLoad(regionId, capacityKW, demandKW, _loadReporterId());
     }
 
     /// @inheritdoc IGridOperations
@@ -158,20 +162,28 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
         uint256 count = loads.length;
         if (count == 0) revert EmptyBatch();
         if (count > MAX_LOAD_REPORTS) revert BatchTooLarge(count, MAX_LOAD_REPORTS);
+        uint256 reporterId = _loadReporterId();
         for (uint256 i; i < count; ++i) {
             RegionLoad calldata load = loads[i];
-            _recordLoad(load.regionId, load.capacityKW, load.demandKW);
+            _recordLoad(load.regionId, load.capacityKW, load.demandKW, reporterId);
         }
     }
 
-    /// @dev Checks one load report and appends it to the region's history ring, in the caller's name.
-    function _recordLoad(uint32 regionId, uint256 capacityKW, uint256 demandKW) private {
+    /// @dev Checks one load report and appends it to the region's history ring, in the caller's name
+    /// (`reporterId`, its place in `_loadReporters` plus one).
+    function _recordLoad(uint32 regionId, uint256 capacityKW, uint256 demandKW, uint256 reporterId) private {
         if (capacityKW == 0 || capacityKW > MAX_POWER_KW) revert CapacityOutOfRange(capacityKW, MAX_POWER_KW);
         if (demandKW > MAX_POWER_KW) revert PowerOutOfRange(demandKW, MAX_POWER_KW);
-        uint256 sequence = _loadReportCount[regionId];
-        _loadHistory[regionId][sequence % LOAD_HISTORY_CAPACITY] =
-            LoadEntry(uint32(capacityKW), uint32(demandKW), uint32(block.timestamp), msg.sender);
-        _loadReportCount[regionId] = sequence + 1;
+        uint256 sequence = _loadReportCount(regionId);
+        // Both kW figures are at most MAX_POWER_KW and the time is below 2^32 until 2106, so each field
+        // fits its 32 bits.
+        _loadHistory[regionId][sequence % LOAD_HISTORY_CAPACITY] = LoadEntry.wrap(
+            uint128(capacityKW | (demandKW << 32) | (uint256(uint32(block.timestamp)) << 64) | (reporterId << 96))
+        );
+        // A region's count would need 2^64 reports to reach its neighbour's bits.
+        unchecked {
+            _loadReportCounts[regionId >> 2] += uint256(1) << ((regionId & 3) << 6);
+        }
         uint256 loadPercentage = demandKW * 100 / capacityKW;
         emit LoadReported(
             regionId, msg.sender, sequence, capacityKW, demandKW, loadPercentage, getLoadStatus(loadPercentage)
@@ -180,7 +192,7 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
 
     /// @inheritdoc IGridOperations
     function getCurrentLoad(uint32 regionId) public view returns (LoadReport memory) {
-        uint256 count = _loadReportCount[regionId];
+        uint256 count = _loadReportCount(regionId);
         if (count == 0) revert LoadNotReported(regionId);
         return _loadReport(regionId, count - 1);
     }
@@ -205,7 +217,7 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
         returns (LoadReport[] memory page)
     {
         if (count == 0 || count > MAX_HISTORY_PAGE) revert InvalidHistoryPage(count, MAX_HISTORY_PAGE);
-        uint256 reportCount = _loadReportCount[regionId];
+        uint256 reportCount = _loadReportCount(regionId);
         uint256 oldest = reportCount > LOAD_HISTORY_CAPACITY ? reportCount - LOAD_HISTORY_CAPACITY : 0;
         if (fromSequence < oldest || fromSequence > reportCount) {
             revert LoadHistoryOutOfRange(regionId, fromSequence, oldest, reportCount);
@@ -220,7 +232,7 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
 
     /// @inheritdoc IGridOperations
     function loadReportCount(uint32 regionId) external view returns (uint256) {
-        return _loadReportCount[regionId];
+        return _loadReportCount(regionId);
     }
 
     // ----------------------------------------------------------------------------- stability maintenance
@@ -445,7 +457,7 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
         _checkPriority(priority);
         StoredCapacity memory c = _capacities[regionId];
         if (c.maxGenerationKW == 0) revert RegionCapacityNotSet(regionId);
-        if (action == ActionType.LOAD_SHEDDING && _loadReportCount[regionId] == 0) revert LoadNotReported(regionId);
+        if (action == ActionType.LOAD_SHEDDING && _loadReportCount(regionId) == 0) revert LoadNotReported(regionId);
         uint256 availableKW = _available(regionId, c, action);
         if (targetKW > availableKW) {
             if (action == ActionType.GENERATION_DOWN) revert InsufficientGeneration(regionId, targetKW, availableKW);
@@ -610,11 +622,34 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
     }
 
     function _loadReport(uint32 regionId, uint256 sequence) private view returns (LoadReport memory) {
-        LoadEntry memory e = _loadHistory[regionId][sequence % LOAD_HISTORY_CAPACITY];
-        uint256 loadPercentage = uint256(e.demandKW) * 100 / e.capacityKW;
+        uint256 e = LoadEntry.unwrap(_loadHistory[regionId][sequence % LOAD_HISTORY_CAPACITY]);
+        uint256 capacityKW = uint32(e);
+        uint256 demandKW = uint32(e >> 32);
+        uint256 loadPercentage = demandKW * 100 / capacityKW;
         return LoadReport(
-            sequence, e.capacityKW, e.demandKW, loadPercentage, getLoadStatus(loadPercentage), e.reportedAt, e.reportedBy
+            sequence,
+            capacityKW,
+            demandKW,
+            loadPercentage,
+            getLoadStatus(loadPercentage),
+            uint32(e >> 64),
+            _loadReporters[uint32(e >> 96) - 1]
         );
+    }
+
+    /// @dev The number of load reports of `regionId` so far.
+    function _loadReportCount(uint32 regionId) private view returns (uint256) {
+        return uint64(_loadReportCounts[regionId >> 2] >> ((regionId & 3) << 6));
+    }
+
+    /// @dev The caller's place in `_loadReporters` plus one, listing it at its first load report.
+    function _loadReporterId() private returns (uint256 id) {
+        id = _loadReporterIds[msg.sender];
+        if (id == 0) {
+            _loadReporters.push(msg.sender);
+            id = _loadReporters.length;
+            _loadReporterIds[msg.sender] = id;
+        }
     }
 
     /// @dev Fires `regionId`'s response to `trigger`, if one is configured.
@@ -660,9 +695,9 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
     function _available(uint32 regionId, StoredCapacity memory c, ActionType action) private view returns (uint256) {
         if (action == ActionType.GENERATION_DOWN) return c.currentGenerationKW - c.committedGenerationDownKW;
         if (action == ActionType.LOAD_SHEDDING) {
-            uint256 count = _loadReportCount[regionId];
+            uint256 count = _loadReportCount(regionId);
             if (count == 0) return 0;
-            uint256 demandKW = _loadHistory[regionId][(count - 1) % LOAD_HISTORY_CAPACITY].demandKW;
+            uint256 demandKW = _loadReport(regionId, count - 1).demandKW;
             // Demand may have fallen below what is being shed since the shedding was initiated.
             return demandKW > c.committedLoadSheddingKW ? demandKW - c.committedLoadSheddingKW : 0;
         }

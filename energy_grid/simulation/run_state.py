@@ -47,7 +47,9 @@ GAS_READINGS_BASE = 600_000
 GAS_PER_READING = 100_000
 GAS_ORACLE = 300_000
 GAS_GRID_STATUS = 150_000
-GAS_LOAD_REPORT = 120_000  # 76,341 measured for a region's first report (fresh counter and history slot)
+# 143,029 measured for an account's first report, in a new region (the account listed as a reporter,
+# fresh count and history words).
+GAS_LOAD_REPORT = 200_000
 GAS_CLEAR = 15_000_000  # a market coupled across 34 zones walks every zone's occupied ticks
 GAS_SETTLE_BATCH = 10_000_000  # settleStandingOrders of READINGS_PER_BATCH meters
 GAS_APPROVE = 100_000
