@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IGridManagement} from "./IGridManagement.sol";
 import {IGridOperations} from "./IGridOperations.sol";
 import {PublishedGridLimits} from "../utils/GridLimits.sol";
+import {LoadEntry, LoadEntryLibrary} from "../types/LoadEntry.sol";
 import {BatchTooLarge, EmptyBatch, FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAuthorized, VoltageOutOfBounds, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title GridOperations
@@ -61,12 +62,6 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
     bytes32 public constant REASON_STABILITY_CRITICAL = "STABILITY_CRITICAL";
     /// @notice Emergency reason of a manual CRITICAL stability response.
     bytes32 public constant REASON_MANUAL_CRITICAL_RESPONSE = "MANUAL_CRITICAL_RESPONSE";
-
-    /// @dev One load report in 128 bits, two to a word of the region's history, so that a day's reports
-    /// write half as many fresh words: from the low bits, capacityKW and demandKW (each at most
-    /// MAX_POWER_KW), reportedAt (unix s, until 2106) and the reporter's place in `_loadReporters` plus one,
-    /// 32 bits each.
-    type LoadEntry is uint128;
 
     /// @dev A region's latest stability metrics: one slot; the level is derived on reading.
     struct StoredMetrics {
@@ -175,11 +170,9 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
         if (capacityKW == 0 || capacityKW > MAX_POWER_KW) revert CapacityOutOfRange(capacityKW, MAX_POWER_KW);
         if (demandKW > MAX_POWER_KW) revert PowerOutOfRange(demandKW, MAX_POWER_KW);
         uint256 sequence = _loadReportCount(regionId);
-        // Both kW figures are at most MAX_POWER_KW and the time is below 2^32 until 2106, so each field
-        // fits its 32 bits.
-        _loadHistory[regionId][sequence % LOAD_HISTORY_CAPACITY] = LoadEntry.wrap(
-            uint128(capacityKW | (demandKW << 32) | (uint256(uint32(block.timestamp)) << 64) | (reporterId << 96))
-        );
+        // Both kW figures are at most MAX_POWER_KW and the time is below 2^32 until 2106.
+        _loadHistory[regionId][sequence % LOAD_HISTORY_CAPACITY] =
+            LoadEntryLibrary.pack(capacityKW, demandKW, uint32(block.timestamp), reporterId);
         // A region's count would need 2^64 reports to reach its neighbour's bits.
         unchecked {
             _loadReportCounts[regionId >> 2] += uint256(1) << ((regionId & 3) << 6);
@@ -622,9 +615,8 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
     }
 
     function _loadReport(uint32 regionId, uint256 sequence) private view returns (LoadReport memory) {
-        uint256 e = LoadEntry.unwrap(_loadHistory[regionId][sequence % LOAD_HISTORY_CAPACITY]);
-        uint256 capacityKW = uint32(e);
-        uint256 demandKW = uint32(e >> 32);
+        LoadEntry e = _loadHistory[regionId][sequence % LOAD_HISTORY_CAPACITY];
+        (uint256 capacityKW, uint256 demandKW) = (e.capacityKW(), e.demandKW());
         uint256 loadPercentage = demandKW * 100 / capacityKW;
         return LoadReport(
             sequence,
@@ -632,8 +624,8 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
             demandKW,
             loadPercentage,
             getLoadStatus(loadPercentage),
-            uint32(e >> 64),
-            _loadReporters[uint32(e >> 96) - 1]
+            e.reportedAt(),
+            _loadReporters[e.reporterId() - 1]
         );
     }
 
