@@ -26,12 +26,12 @@ Finishing. For each of its own events whose window has ended, the planner verifi
 of the region not verified yet (previewReduction, then verifyReductions of those with a reduction
 in one transaction, which checks each against its meter's figures; should the contract refuse the
 batch, verifyReduction of each on its own), once the meter's reading of the window's last interval
-is in and until the verification deadline; a consumer whose reduction is below DemandResponse's minimum is left out
-(`no_reduction`). It then pays the verified rewards with distributeRewards, each call paying up to
-MAX_DISTRIBUTION_BATCH participants, and after the deadline completes the event (the unreserved
-budget returns to the operator's vault balance). Every step reads the participation or the budget
-first, so nothing is verified or paid twice. At most `max_batch` verifications and `max_batch`
-distributions are sent a round; the rest follow in the next rounds.
+is in and until the verification deadline; a consumer whose reduction is below DemandResponse's
+minimum is left out (`no_reduction`). It then pays the verified rewards with distributeRewards, each
+call paying up to MAX_DISTRIBUTION_BATCH participants, and after the deadline completes the event
+(the unreserved budget returns to the operator's vault balance). Every step reads the participation
+or the budget first, so nothing is verified or paid twice. At most `max_batch` consumers are verified
+and `max_batch` distributions sent a round; the rest follow in the next rounds.
 """
 
 from __future__ import annotations
