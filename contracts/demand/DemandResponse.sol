@@ -587,6 +587,7 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
     /// @dev Numbers a new participation of `consumer` in `eventId` and lists the event among the
     /// consumer's; the caller records the number in the participation.
     function _newParticipation(uint256 eventId, address consumer) private returns (uint256 participationId) {
+        // slither-disable-next-line costly-loop: one warm write per consumer of a verifyReductions batch, at most MAX_VERIFICATION_BATCH
         participationId = ++_participationCount;
         _consumerEvents[consumer].push(eventId);
     }

@@ -13,12 +13,12 @@ using LoadEntryLibrary for LoadEntry global;
 /// @notice Packs and reads a load report.
 library LoadEntryLibrary {
     /// @dev The report; callers keep every field below 2^32.
-    function pack(uint256 capacityKW, uint256 demandKW, uint256 reportedAt, uint256 reporterId)
+    function pack(uint256 capacityKW_, uint256 demandKW_, uint256 reportedAt_, uint256 reporterId_)
         internal
         pure
         returns (LoadEntry)
     {
-        return LoadEntry.wrap(uint128(capacityKW | (demandKW << 32) | (reportedAt << 64) | (reporterId << 96)));
+        return LoadEntry.wrap(uint128(capacityKW_ | (demandKW_ << 32) | (reportedAt_ << 64) | (reporterId_ << 96)));
     }
 
     function capacityKW(LoadEntry entry) internal pure returns (uint256) {

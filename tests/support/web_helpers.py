@@ -20,9 +20,11 @@ from urllib.parse import urlsplit
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, ViewportSize, sync_playwright
 
 from energy_grid.domain.units import format_cents, format_money
+
+from support.anvil_node import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "reports" / "browser"
@@ -98,11 +100,17 @@ def shown_price(price_per_kwh: int, decimals: int, symbol: str) -> str:
 
 
 def open_section(page: Page, name: str) -> None:
-    """Opens a part of the prosumer view from its line, as a finger taps it (on a phone they start closed)."""
+    """Opens a part of the prosumer view from its line, as a finger taps it (on a phone they start closed).
+    The line's figure arrives with the page's data and can move the line between the tap's aim and the
+    tap on a loaded machine, so the part is tapped again for as long as it stays closed."""
     part = page.locator(f'details[data-section="{name}"]')
-    if part.get_attribute("open") is None:
-        part.locator("summary").click()
-    expect(part).to_have_attribute("open", "")
+
+    def opened() -> bool:
+        if part.get_attribute("open") is None:
+            part.locator("summary").click()
+        return part.get_attribute("open") is not None
+
+    wait_until(opened, 30, f"the {name} part of the page to open")
 
 
 def chromium_path() -> str:
