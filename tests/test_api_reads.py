@@ -386,7 +386,7 @@ def test_demand_response_event_counts_verified_reductions_and_rewards(reads, rea
     reads_grid.mine_block_at(window_start + 3_600 + 300)
     during = evenings([event_day], 125)
     reads_grid.smart_meter.submit_readings(operator, [meter] * len(during), during)
-    with pytest.raises(InvalidInputError, match="a verification batch holds 1 to 20 consumers, not 0"):
+    with pytest.raises(InvalidInputError, match="a verification batch holds 1 to 10 consumers, not 0"):
         reads_grid.demand_response.verify_reductions(operator, event_id, [])
     assert reads_grid.demand_response.verify_reductions(operator, event_id, [household]) == [1]  # a keeper's batch of one
     synced(app)

@@ -138,7 +138,7 @@ def test_constants_wiring_and_size(demand_response, smart_meter, vault, stableco
     assert dr.MAX_DURATION_SECONDS() == DAY_SECONDS
     assert dr.BASELINE_DAYS() == 5
     assert dr.MAX_DISTRIBUTION_BATCH() == 50
-    assert dr.MAX_VERIFICATION_BATCH() == 20
+    assert dr.MAX_VERIFICATION_BATCH() == 10
     assert dr.MAX_PAGE_LIMIT() == 100
     assert dr.eventCount() == 0
     assert len(chain.provider.get_code(dr.address)) < 20_000
@@ -493,8 +493,8 @@ def test_a_batch_is_refused_whole(dr, admin, grid_operator, writer, owner, other
     event_id, start, end, _ = start_event(dr, grid_operator, chain)
     with reverts(dr.EmptyBatch):
         dr.verifyReductions(event_id, [], sender=stranger)
-    with reverts(dr.BatchTooLarge, size=21, maxSize=20):
-        dr.verifyReductions(event_id, 21 * [owner.address], sender=stranger)
+    with reverts(dr.BatchTooLarge, size=11, maxSize=10):
+        dr.verifyReductions(event_id, 11 * [owner.address], sender=stranger)
     chain.pending_timestamp = end - 1
     with reverts(dr.EventWindowNotEnded, eventId=event_id, endTime=end):
         dr.verifyReductions(event_id, [owner], sender=stranger)

@@ -37,9 +37,10 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
     uint256 public constant MAX_DURATION_SECONDS = MeterBaseline.MAX_DURATION_SECONDS;
     /// @notice Days averaged for the baseline.
     uint256 public constant BASELINE_DAYS = MeterBaseline.BASELINE_DAYS;
-    /// @notice Most consumers one verifyReductions call verifies: a window of a day reads 576 load-profile
-    /// intervals a consumer, so twenty such consumers stay well inside a block.
-    uint256 public constant MAX_VERIFICATION_BATCH = 20;
+    /// @notice Most consumers one verifyReductions call verifies: a window of a day reads 577 load-profile
+    /// words a consumer (over 1.2 million gas of cold reads alone), so ten such consumers stay within a
+    /// block.
+    uint256 public constant MAX_VERIFICATION_BATCH = 10;
     /// @notice Most participants one distributeRewards call pays.
     uint256 public constant MAX_DISTRIBUTION_BATCH = RewardPool.MAX_DISTRIBUTION_BATCH;
     /// @notice Most records one getConsumerParticipations page returns.

@@ -27,7 +27,7 @@ from energy_grid.contracts.structs import (
 )
 from energy_grid.domain.enums import ProgramType
 
-MAX_VERIFICATION_BATCH = 20  # DemandResponse.MAX_VERIFICATION_BATCH: consumers per verifyReductions call
+MAX_VERIFICATION_BATCH = 10  # DemandResponse.MAX_VERIFICATION_BATCH: consumers per verifyReductions call
 
 
 class ReductionFigures(NamedTuple):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from energy_grid.community.model import IntervalResult
 from energy_grid.contracts.client import GridError
+from energy_grid.contracts.demand import MAX_VERIFICATION_BATCH
 from energy_grid.contracts.sender import prepare
 from energy_grid.domain.demand_response import centred_window, day_loading_forecast
 from energy_grid.domain.units import INTERVALS_PER_DAY
@@ -23,7 +24,6 @@ from energy_grid.simulation.run_state import (
     GAS_DISTRIBUTE,
     GAS_START_EVENT,
     GAS_VERIFY,
-    VERIFY_BATCH,
     RunState,
 )
 
@@ -211,8 +211,8 @@ class DemandResponse:
                 continue
             reduced.append(consumer)
         # Neighbouring meters share their load-profile words, so one batch reads each word once.
-        for start in range(0, len(reduced), VERIFY_BATCH):
-            batch = reduced[start : start + VERIFY_BATCH]
+        for start in range(0, len(reduced), MAX_VERIFICATION_BATCH):
+            batch = reduced[start : start + MAX_VERIFICATION_BATCH]
             call = prepare(dr, "verifyReductions", event_id, batch)
             sender.send(state.actors.keeper, call, gas=GAS_VERIFY * len(batch), actor="keeper")
 

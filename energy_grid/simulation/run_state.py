@@ -59,7 +59,6 @@ GAS_FAUCET = 150_000
 GAS_REGISTER = 400_000
 GAS_START_EVENT = 500_000
 GAS_VERIFY = 1_500_000  # a consumer's verification
-VERIFY_BATCH = 10  # consumers per verifyReductions: ten verifications' gas within a block
 GAS_DISTRIBUTE = 6_000_000
 GAS_ISSUE_CREDITS = 150_000  # a meter's share of issueCarbonCreditsBatch, its owner's first credits a fresh slot
 GAS_ROLE = 200_000
