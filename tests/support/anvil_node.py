@@ -7,6 +7,7 @@ anvil, which the session shares.
 
 from __future__ import annotations
 
+import atexit
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,9 @@ class AnvilNode:
             state_interval_seconds=1 if self.persist else None,
             cache_dir=self.work_dir / "cache",
         )
+        # Stopped when the test process ends too: a module whose set-up fails after starting its node
+        # never reaches the fixture's own stop, and the anvil would outlive the run.
+        atexit.register(self.stop)
         return self
 
     def kill(self) -> None:
