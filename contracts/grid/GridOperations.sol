@@ -689,7 +689,7 @@ contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
         if (action == ActionType.LOAD_SHEDDING) {
             uint256 count = _loadReportCount(regionId);
             if (count == 0) return 0;
-            uint256 demandKW = _loadReport(regionId, count - 1).demandKW;
+            uint256 demandKW = _loadHistory[regionId][(count - 1) % LOAD_HISTORY_CAPACITY].demandKW();
             // Demand may have fallen below what is being shed since the shedding was initiated.
             return demandKW > c.committedLoadSheddingKW ? demandKW - c.committedLoadSheddingKW : 0;
         }
