@@ -48,6 +48,17 @@ class MeterFill(NamedTuple):
     paid: int
 
 
+BITS_40, BITS_128 = (1 << 40) - 1, (1 << 128) - 1
+
+
+def meter_fill(args: Any) -> MeterFill:
+    """MeteredOrdersSettled's figures, packed in two words as IMeteredMarket documents them: the period
+    and the Wh offered, sold, bid for and bought, 40 bits each from the low bits up; the proceeds and
+    what was paid, 128 bits each."""
+    volumes, payments = args.periodAndVolumes, args.payments
+    return MeterFill(args.meter, (volumes >> 80) & BITS_40, payments & BITS_128, (volumes >> 160) & BITS_40, payments >> 128)
+
+
 class Fill(NamedTuple):
     """The interval's market as cleared, each meter's fill and the owners' vault balances after."""
 
@@ -133,9 +144,9 @@ def run(w3: Web3, manifest: dict[str, Any]) -> Fill:
 
     cleared = market.functions.getMarket(period).call()
     settled = {
-        e.args.meter: MeterFill(e.args.meter, e.args.soldWh, e.args.proceeds, e.args.boughtWh, e.args.paid)
+        e.args.meter: meter_fill(e.args)
         for e in market.events.MeteredOrdersSettled().process_receipt(receipt, errors=DISCARD)
-        if e.args.period == period
+        if e.args.periodAndVolumes & BITS_40 == period
     }
     fill = Fill(
         period=period,

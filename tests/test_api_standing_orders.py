@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from energy_grid.api import create_app
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE, format_money
 
+from support.meter_helpers import fills_in
 from support.service_helpers import ok, problem, sign_typed
 
 API = "/api/v1"
@@ -126,7 +127,7 @@ def test_signed_limits_place_the_households_orders_and_the_fill_is_listed(
     chain.pending_timestamp = auction.clearingTime(period)
     auction.clear(period, sender=admin)
     tx = smart_meter.settleStandingOrders(standing_meters, sender=admin)
-    settled = {e.meter: e for e in tx.events if e.event_name == "MeteredOrdersSettled"}
+    settled = {e.meter: e for e in fills_in(tx)}
     assert settled[seller_meter].soldWh == IMPORT_WH
     # A firm bid of the buyer's in a later market locks its escrow beside.
     firm_escrow = -(-500 * 60_000 // 1_000)

@@ -34,6 +34,7 @@ from energy_grid.services.keeper import COUNTED_ACTIONS, Keeper, KeeperMetrics, 
 from energy_grid.services.order_book import BookOrder, plan_matches
 
 from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
+from support.meter_helpers import fill_of
 
 EXPIRY_S = 7_200
 SETTLED = 1  # ISettlement.TransactionStatus
@@ -501,7 +502,7 @@ def test_standing_orders_are_settled_after_clearing_in_bounded_batches(keeper_cl
 
     settled = client["EnergyAuction"].events.MeteredOrdersSettled().get_logs(from_block=start_block)
     assert Counter(e.args.meter for e in settled) == Counter(meters)
-    assert {int(e.args.period) for e in settled} == {period}
+    assert {fill_of(e).period for e in settled} == {period}
 
     grid = client.auction.grid(period)
     arrivals = meters  # one batch: the auction placed the readings in the batch's order
@@ -516,7 +517,7 @@ def test_standing_orders_are_settled_after_clearing_in_bounded_batches(keeper_cl
     market = client.auction.get_market(period)
     assert (market.cleared, market.volume_wh, market.clearing_tick) == (True, reference.volume_wh, reference.tick)
     assert market.clearing_price_per_kwh == 80_000 and reference.volume_wh == 900
-    by_meter = {e.args.meter: e.args for e in settled}
+    by_meter = {e.args.meter: fill_of(e) for e in settled}
     for i, meter in enumerate(arrivals):
         outcome = by_meter[meter]
         assert (outcome.askWh, outcome.bidWh) == (placed[meter].ask_wh, placed[meter].bid_wh)
@@ -568,7 +569,7 @@ def test_with_a_grace_the_keeper_leaves_standing_orders_to_the_next_readings_and
     assert (keeper.report.standing_settled, keeper.report.failures) == (3, [])
     settled = client["EnergyAuction"].events.MeteredOrdersSettled().get_logs(from_block=start_block)
     assert Counter(e.args.meter for e in settled) == Counter(meters)
-    assert {int(e.args.period) for e in settled} == {period}
+    assert {fill_of(e).period for e in settled} == {period}
 
 
 def test_a_negative_grace_is_refused(keeper_client):

@@ -22,6 +22,7 @@ from energy_grid.deploy.system import deploy_energy_auction
 
 from support.auction_helpers import ASKS, cost_ceil
 from support.helpers import NO_FREEZE_QUERY, ZERO_ADDRESS, assert_logs, log, reverts
+from support.meter_helpers import fills_in, settled_orders
 
 PERIOD = 900
 GATE = 300
@@ -189,28 +190,8 @@ def test_the_market_clears_after_the_reading_deadline_and_settlement_pays_to_the
     fee = gross(600, 80_000) * FEE_BPS // 10_000
     assert_logs(
         tx,
-        log(
-            auction.MeteredOrdersSettled,
-            meter=community.meters[0],
-            period=period,
-            askWh=1_000,
-            soldWh=600,
-            proceeds=gross(600, 80_000) - fee,
-            bidWh=0,
-            boughtWh=0,
-            paid=0,
-        ),
-        log(
-            auction.MeteredOrdersSettled,
-            meter=community.meters[1],
-            period=period,
-            askWh=0,
-            soldWh=0,
-            proceeds=0,
-            bidWh=600,
-            boughtWh=600,
-            paid=cost_ceil(600, 80_000),
-        ),
+        settled_orders(auction, community.meters[0], period, ask_wh=1_000, sold_wh=600, proceeds=gross(600, 80_000) - fee),
+        settled_orders(auction, community.meters[1], period, bid_wh=600, bought_wh=600, paid=cost_ceil(600, 80_000)),
         log(vault.EnergyRetired, market=auction.address, amountWh=600),
         log(energy_token.Transfer, **{"from": vault.address, "to": "0x" + "00" * 20, "value": 600}),
     )
@@ -365,7 +346,7 @@ def test_rationing_at_the_marginal_tick_follows_arrival_exactly(smart_meter, auc
     market = auction.getMarket(period)
     assert (market.volumeWh, market.longSide, market.rationedWh, market.marginalLevelWh) == (500, ASKS, 500, 1_000)
     tx = smart_meter.settleStandingOrders(community.meters, sender=admin)
-    sold = {e.meter: e.soldWh for e in tx.events if e.event_name == "MeteredOrdersSettled"}
+    sold = {e.meter: e.soldWh for e in fills_in(tx)}
     running = [0, 333, 666, 1_000]
     expected = [running[k + 1] * 500 // 1_000 - running[k] * 500 // 1_000 for k in range(3)]
     assert [sold[community.meters[k]] for k in range(3)] == expected
@@ -527,7 +508,7 @@ def test_a_paused_auction_still_settles_standing_orders_placed_before(
     auction.pause(sender=admin)
     # The meters' next-but-one reading settles the paused market's earlier interval and places nothing.
     tx = community.read(period + 2, [0, 300], [200, 0], which=[0, 1])
-    settled = [(e.meter, e.period, e.soldWh, e.boughtWh) for e in tx.events if e.event_name == "MeteredOrdersSettled"]
+    settled = [(e.meter, e.period, e.soldWh, e.boughtWh) for e in fills_in(tx)]
     assert settled == [(community.meters[0], period, 500, 0), (community.meters[1], period, 0, 500)]
     skipped = [(e.meter, e.reason) for e in tx.events if e.event_name == "MeteredOrderSkipped"]
     assert skipped == [(community.meters[0], PAUSED), (community.meters[1], PAUSED)]
@@ -570,7 +551,7 @@ def test_standing_orders_left_in_a_retired_reading_market_still_settle(
     # The retired market settles them, cleared on the way, as it would have before the switch.
     tx = smart_meter.settleStandingOrdersIn(auction, meters, sender=stranger)
     price = auction.getMarket(period).clearingPricePerKWh
-    settled = [(e.contract_address, e.meter, e.period, e.soldWh, e.boughtWh) for e in tx.events if e.event_name == "MeteredOrdersSettled"]
+    settled = [(e.contract_address, e.meter, e.period, e.soldWh, e.boughtWh) for e in fills_in(tx)]
     assert settled == [(auction.address, meters[0], period, 600, 0), (auction.address, meters[1], period, 0, 600)]
     fee = gross(600, price) * FEE_BPS // 10_000
     assert vault.balancesOf(community.owners[0]) == (400, CASH + gross(600, price) - fee)
@@ -607,7 +588,7 @@ def test_after_a_change_of_reading_market_a_zone_kept_from_the_old_one_trades_on
     assert next_auction.getTickVolumes(period)[1][tick_of(60_000)] == 1_000  # the bus's book
     # The meters' next-but-one readings settle the interval, clearing its market on the way.
     tx = community.read(period + 2, [0, 0], [0, 0], which=[0, 1])
-    settled = [(e.meter, e.soldWh, e.boughtWh) for e in tx.events if e.event_name == "MeteredOrdersSettled"]
+    settled = [(e.meter, e.soldWh, e.boughtWh) for e in fills_in(tx)]
     assert settled == [(seller, 600, 0), (buyer, 0, 600)]
     assert next_auction.getMarket(period).longSide != 3  # cleared alone, not across zones
     books_balance(vault, energy_token, stablecoin, [*all_holders, next_auction])
@@ -739,7 +720,7 @@ def test_a_full_ledger_of_retired_import_covers_all_of_the_meters_consumption(
     assert auction.coveredConsumptionWh(meter) == LEDGER_MAX_WH - 100 + 600
     chain.pending_timestamp = auction.clearingTime(period)
     tx = smart_meter.settleStandingOrders(community.meters[:2], sender=stranger)
-    assert [e.boughtWh for e in tx.events if e.event_name == "MeteredOrdersSettled"] == [0, 600]
+    assert [e.boughtWh for e in fills_in(tx)] == [0, 600]
     # The ledger stopped at its bound instead of wrapping: the meter's consumption all reads as covered.
     assert auction.coveredConsumptionWh(meter) == 2**256 - 1
     give_wallet_energy(community, vault, energy_token, 1, period + 2, 500)

@@ -28,6 +28,8 @@ from energy_grid.domain.enums import EnergyType, LoadStatus, LongSide, OrderStat
 from energy_grid.domain.pricing import dynamic_price
 from energy_grid.domain.units import ZERO_ADDRESS
 
+from support.meter_helpers import fill_of
+
 PRICE_PER_KWH = 220_000
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -290,7 +292,7 @@ def test_the_standing_order_example_prints_the_fill_the_chain_records(system, ch
 
     info = market.getMarket(fill.period)
     assert (info.cleared, info.clearingPricePerKWh, info.volumeWh) == (True, 80_000, 1_500)
-    settled = {log.meter: log for log in market.MeteredOrdersSettled.range(start, chain.blocks.head.number + 1)}
+    settled = {log.meter: fill_of(log) for log in market.MeteredOrdersSettled.range(start, chain.blocks.head.number + 1)}
     sold, bought = settled[fill.seller.meter], settled[fill.buyer.meter]
     gross = 1_500 * 80_000 // 1_000
     assert (sold.period, sold.soldWh, sold.proceeds, sold.boughtWh) == (fill.period, 1_500, gross - gross * 50 // 10_000, 0)

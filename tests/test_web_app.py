@@ -35,6 +35,7 @@ from energy_grid.services.keeper import run_keeper
 from energy_grid.web import VENDOR_FILES, mount_web, vendor_file
 
 from support.index_helpers import FORECAST_WINDOW, advance, export_energy, metered_forecast
+from support.meter_helpers import fills_in
 from support.service_helpers import problem, serve_in_thread
 from support.web_helpers import SCREENSHOTS, UI_TIMEOUT_MS, shown_cents, shown_price, wallet_session
 
@@ -485,7 +486,7 @@ def test_standing_limits_set_in_the_prosumer_view_fill_and_clear(web_sessions, a
     chain.pending_timestamp = auction.clearingTime(period)
     auction.clear(period, sender=admin)
     tx = smart_meter.settleStandingOrders([household_meter, neighbour_meter], sender=admin)
-    fill = next(e for e in tx.events if e.event_name == "MeteredOrdersSettled" and e.meter == household_meter)
+    fill = next(e for e in fills_in(tx) if e.meter == household_meter)
     assert fill.soldWh == 600
 
     shown = page.get_by_test_id("standing-fill")

@@ -45,29 +45,54 @@ class EventDecoder:
         return bool(topics) and str(topics[0]).lower() == self.topic and str(log["address"]).lower() == self.address
 
     def decode(self, log: Mapping[str, Any]) -> dict[str, Any]:
-        """The event's arguments by ABI name; addresses checksummed."""
+        """The event's arguments by ABI name, a packed event's figures by their own names (`unpacked`);
+        addresses checksummed."""
         if self._words is not None:
             data = _hex(log["data"])
             words = [_hex(topic) for topic in log["topics"][1:]]
             words += [data[start : start + WORD_HEX] for start in range(0, len(self._data) * WORD_HEX, WORD_HEX)]
-            return {name: read(word) for (name, read), word in zip(self._words, words, strict=True)}
+            return unpacked(self.name, {name: read(word) for (name, read), word in zip(self._words, words, strict=True)})
         args: dict[str, Any] = {}
         for (name, kind), topic in zip(self._indexed, log["topics"][1:], strict=True):
             (args[name],) = decode([kind], bytes.fromhex(_hex(topic)))
         values = decode([kind for _, kind in self._data], bytes.fromhex(_hex(log["data"])))
         args.update({name: value for (name, _), value in zip(self._data, values, strict=True)})
-        return {
-            key: to_checksum_address(value)
-            if isinstance(value, str) and value.startswith("0x") and len(value) == ADDRESS_HEX_LENGTH
-            else value
-            for key, value in args.items()
-        }
+        return unpacked(
+            self.name,
+            {
+                key: to_checksum_address(value)
+                if isinstance(value, str) and value.startswith("0x") and len(value) == ADDRESS_HEX_LENGTH
+                else value
+                for key, value in args.items()
+            },
+        )
 
     def in_receipts(self, receipts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         return [self.decode(log) for receipt in receipts for log in receipt["logs"] if self.matches(log)]
 
 
 WORD_HEX = 64  # one ABI word, 32 bytes, in hex
+
+# The events whose figures the contracts pack into shared words to save log data: for each, the
+# packed argument and its figures as (name, lowest bit, width), as the event's NatSpec lays them out.
+PACKED_EVENTS: dict[str, dict[str, tuple[tuple[str, int, int], ...]]] = {
+    # IMeteredMarket.MeteredOrdersSettled
+    "MeteredOrdersSettled": {
+        "periodAndVolumes": (("period", 0, 40), ("askWh", 40, 40), ("soldWh", 80, 40), ("bidWh", 120, 40), ("boughtWh", 160, 40)),
+        "payments": (("proceeds", 0, 128), ("paid", 128, 128)),
+    },
+}
+
+
+def unpacked(event: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's arguments with each packed word replaced by its figures (PACKED_EVENTS), so that
+    every reader, whichever decoder it used, reads them by name; other events' arguments as they are."""
+    layout = PACKED_EVENTS.get(event)
+    result = dict(args)
+    for word, figures in (layout or {}).items():
+        value = int(result.pop(word))
+        result.update({name: (value >> low) & ((1 << width) - 1) for name, low, width in figures})
+    return result
 _WordReader = Callable[[str], Any]
 _SIZED = re.compile(r"(u?int|bytes)(\d*)")
 

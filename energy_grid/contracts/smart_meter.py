@@ -22,6 +22,7 @@ from energy_grid.contracts.base import (
 )
 from energy_grid.contracts.structs import IntervalRecord, MeterInfo, MeterReading, StandingOrder
 from energy_grid.chain.errors import ContractRevertError, ManifestError
+from energy_grid.chain.events import unpacked
 from energy_grid.signing.readings import SignedReading, relay_arguments
 from energy_grid.signing.vault import StandingLimits, standing_order_typed_data
 from energy_grid.domain.units import ZERO_ADDRESS
@@ -63,7 +64,7 @@ class SettledStandingOrder(NamedTuple):
 def _settled_orders(market: Contract, receipt: TxReceipt) -> list[SettledStandingOrder]:
     """The MeteredOrdersSettled events `market` emitted in the receipt."""
     logs = market.events.MeteredOrdersSettled().process_receipt(receipt, errors=DISCARD)
-    return [decode_event(SettledStandingOrder, log["args"]) for log in logs if log["address"].lower() == market.address.lower()]
+    return [decode_event(SettledStandingOrder, unpacked("MeteredOrdersSettled", log["args"])) for log in logs if log["address"].lower() == market.address.lower()]
 
 
 def _check_limits(function: str, limits: StandingLimits) -> None:

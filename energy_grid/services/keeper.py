@@ -40,6 +40,7 @@ from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 from web3.logs import DISCARD
 
+from energy_grid.chain.events import unpacked
 from energy_grid.contracts.client import GridClient
 from energy_grid.contracts.zones import ONE_TRANSACTION_CLEAR_GAS, needs_steps
 from energy_grid.domain.enums import ClearingStage
@@ -187,7 +188,7 @@ class Keeper:
                 known = self._events.get(bytes(entry["topics"][0])) if entry["topics"] else None
                 if known is not None:
                     name, event = known
-                    self.book.apply(name, event.event_name, dict(event.process_log(entry)["args"]))
+                    self.book.apply(name, event.event_name, unpacked(event.event_name, event.process_log(entry)["args"]))
             self.next_block = end + 1
         self._read_hash = bytes(latest["hash"])
         return int(latest["timestamp"])

@@ -1,10 +1,13 @@
 """Shared by the SmartMeter test modules: its constants, moving the clock to interval and day
-starts, and the mock logs of an accepted reading and of minted and burned Wh."""
+starts, the mock logs of an accepted reading and of minted and burned Wh, and a standing order's
+settlement, packed and unpacked."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
+from energy_grid.chain.events import unpacked
 from energy_grid.domain.units import (
     DAY_SECONDS,
     FREQUENCY_NOMINAL_MILLIHZ,
@@ -62,6 +65,29 @@ def minted(energy_token, to, amount):
 
 def burned(energy_token, holder, amount):
     return log(energy_token.Transfer, **{"from": holder, "to": ZERO_ADDRESS, "value": amount})
+
+
+def settled_orders(market, meter, period, ask_wh=0, sold_wh=0, proceeds=0, bid_wh=0, bought_wh=0, paid=0):
+    """The MeteredOrdersSettled log expected of `market`, its figures packed as IMeteredMarket lays
+    them out (written out here, so that the contract's packing is checked against the layout)."""
+    return log(
+        market.MeteredOrdersSettled,
+        meter=meter,
+        periodAndVolumes=period | ask_wh << 40 | sold_wh << 80 | bid_wh << 120 | bought_wh << 160,
+        payments=proceeds | paid << 128,
+    )
+
+
+def fill_of(event: Any) -> SimpleNamespace:
+    """A MeteredOrdersSettled log's figures by name (period, askWh, soldWh, proceeds, bidWh, boughtWh,
+    paid) beside its meter and contract, from ape's decoded log or web3's."""
+    args = event.event_arguments if hasattr(event, "event_arguments") else event.args
+    return SimpleNamespace(**unpacked("MeteredOrdersSettled", dict(args)), contract_address=getattr(event, "contract_address", None))
+
+
+def fills_in(tx: Any) -> list[SimpleNamespace]:
+    """The MeteredOrdersSettled logs of an ape receipt, unpacked, in order."""
+    return [fill_of(e) for e in tx.events if e.event_name == "MeteredOrdersSettled"]
 
 
 def submit_at(smart_meter, chain, device, block_ts, reading_ts, consumption, production):

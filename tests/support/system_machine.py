@@ -56,6 +56,7 @@ from eth_account import Account
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from energy_grid.chain.events import unpacked
 from energy_grid.deploy.system import (
     DEFAULT_AUCTION_PRICE_GRID,
     LOCAL_FAUCET_WHOLE_UNITS,
@@ -461,7 +462,7 @@ CLEARING_STEPPED = topic("ClearingStepped(uint256,uint8,uint256,address)")
 STEPPED_RESULT_REFUSED = topic("SteppedResultRefused(uint256)")
 MARKET_CLEARED = topic("MarketCleared(uint256,uint256,uint256,uint256,uint8,uint256,uint256,uint256,uint256)")
 AUCTION_CLAIMED = topic("OrderClaimed(uint256,address,bool,uint256,uint256,uint256,uint256)")
-METERED_SETTLED = topic("MeteredOrdersSettled(address,uint256,uint256,uint256,uint256,uint256,uint256,uint256)")
+METERED_SETTLED = topic("MeteredOrdersSettled(address,uint256,uint256)")
 FEES_WITHDRAWN = topic("FeesWithdrawn(address,uint256)")
 ENERGY_RETIRED = topic("EnergyRetired(address,uint256)")
 REENTRY_EXECUTED = topic("ReentryExecuted(address)")
@@ -1140,12 +1141,15 @@ class SystemMachine(RuleBasedStateMachine):
                 books.flow[1] -= payment - fee
         retired = 0
         for log in out.events(auction, METERED_SETTLED):
-            key = (topic_address(log, 1), word(log["data"], 0))
+            fill = unpacked("MeteredOrdersSettled", {"periodAndVolumes": word(log["data"], 0), "payments": word(log["data"], 1)})
+            key = (topic_address(log, 1), fill["period"])
             slot = books.slots.get(key)
             assert slot is not None and (slot.ask_wh or slot.bid_wh), f"{name}: standing orders {key} settled, none placed"
             assert not slot.settled, f"{name}: standing orders {key} settled twice"
             slot.settled = True
-            ask_wh, sold, proceeds, bid_wh, bought, paid = (word(log["data"], i) for i in range(1, 7))
+            ask_wh, sold, proceeds, bid_wh, bought, paid = (
+                fill[f] for f in ("askWh", "soldWh", "proceeds", "bidWh", "boughtWh", "paid")
+            )
             assert (ask_wh, bid_wh) == (slot.ask_wh, slot.bid_wh), f"{name}: standing orders {key} settled other amounts"
             assert sold <= slot.ask_wh and bought <= slot.bid_wh and paid <= slot.lock, (key, slot, sold, bought, paid)
             fills = books.fills.setdefault(key[1], MarketFills())

@@ -372,28 +372,31 @@ abstract contract StandingOrders is AuctionMarkets {
         // needed once the event is emitted. It is handed back so that a batch's memory, whose cost grows
         // with its square, does not grow with the number of readings.
         uint256 freeMemory = FreeMemory.pointer();
-        uint256 askWh = placed.askWh();
-        uint256 soldWh = 0;
-        uint256 proceeds = 0;
+        // The event's figures, packed as IMeteredMarket lays them out (the period and four volumes of at most
+        // 40 bits, two payments below 2^112), gathered side by side so that few values stay on the stack.
+        uint256 periodAndVolumes;
+        uint256 payments = 0;
         // Fills, payments and refunds of 40-bit orders at 80-bit prices stay far below 2^255.
         unchecked {
+            uint256 askWh = placed.askWh();
+            uint256 soldWh = 0;
             if (askWh != 0) {
                 (uint256 filledWh, uint256 payment, uint256 fee, uint256 refund) = _outcomeOf(placed, false, b);
-                (soldWh, proceeds) = (filledWh, payment - fee);
+                (soldWh, payments) = (filledWh, payment - fee);
                 energyDeltaWh = int256(refund);
-                paymentDelta = int256(proceeds);
+                paymentDelta = int256(payments);
             }
+            periodAndVolumes = b.clearedPeriod | (askWh << 40) | (soldWh << 80);
             uint256 bidWh = placed.bidWh();
-            uint256 boughtWh = 0;
-            uint256 paid = 0;
             if (bidWh != 0) {
-                uint256 refund;
-                (boughtWh, paid,, refund) = _outcomeOf(placed, true, b);
+                (uint256 boughtWh, uint256 paid,, uint256 refund) = _outcomeOf(placed, true, b);
                 paymentDelta += int256(refund);
                 b.retiredWh += boughtWh;
                 settled = settled.addRetired(boughtWh);
+                periodAndVolumes |= (bidWh << 120) | (boughtWh << 160);
+                payments |= paid << 128;
             }
-            emit MeteredOrdersSettled(b.meter, b.clearedPeriod, askWh, soldWh, proceeds, bidWh, boughtWh, paid);
+            emit MeteredOrdersSettled(b.meter, periodAndVolumes, payments);
         }
         // Nothing allocated since the pointer was read is used again.
         FreeMemory.release(freeMemory);
