@@ -21,6 +21,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from energy_grid.chain.accounts import anvil_account
+from energy_grid.chain.events import unpacked
 from energy_grid.contracts.client import GridClient, MeterReading
 from energy_grid.services import ingest
 from energy_grid.services.ingest import IngestError, ingest_csv, parse_timestamp, read_rows
@@ -106,7 +107,7 @@ def accepted_timestamps(client: GridClient, meters: list[str]) -> dict[str, list
     found: dict[str, list[int]] = defaultdict(list)
     for log in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
         if log["args"]["meter"] in wanted:
-            found[log["args"]["meter"]].append(int(log["args"]["timestamp"]))
+            found[log["args"]["meter"]].append(unpacked("ReadingAccepted", log["args"])["timestamp"])
     return found
 
 

@@ -110,14 +110,16 @@ interface ISmartMeterRegistry is ISmartMeter {
     event MeterBaselineSet(
         address indexed meter, uint256 timestamp, uint256 consumptionRegisterWh, uint256 productionRegisterWh
     );
-    /// @notice A reading was accepted; `productionWh` was minted to the meter's owner (with vault delivery:
-    /// to the vault, credited to the owner there). Frequency and voltage are kept in the load profile
-    /// (getIntervalHistory), not repeated here.
+    /// @notice A reading was accepted; the export it counted was minted to the meter's owner (with vault
+    /// delivery: to the vault, credited to the owner there). Frequency and voltage are kept in the load
+    /// profile (getIntervalHistory), not repeated here.
+    /// @dev The figures are packed into one word of log data instead of three (512 gas a reading), from the
+    /// low bits up: the reading's time, unix s (bits 0-39) | consumptionWh, the import register's increase
+    /// since the previous reading (40-79) | productionWh, the export register's (80-119). An increase is at
+    /// most MAX_INTERVAL_ENERGY_WH, so each fits its 40 bits.
     /// @param meter The meter's address.
-    /// @param timestamp The reading's time, unix s.
-    /// @param consumptionWh Import register increase since the previous reading.
-    /// @param productionWh Export register increase since the previous reading.
-    event ReadingAccepted(address indexed meter, uint256 timestamp, uint256 consumptionWh, uint256 productionWh);
+    /// @param reading The reading's time and the two increases, packed as above.
+    event ReadingAccepted(address indexed meter, uint256 reading);
     /// @notice The owner burned `amountWh` EnergyToken against the meter's metered consumption.
     /// @param meter The meter whose consumption was redeemed.
     /// @param owner The meter's owner, whose tokens were burned.

@@ -209,7 +209,8 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         stored.consumptionRegisterWh = uint48(reading.consumption);
         stored.productionRegisterWh = uint48(reading.production);
         if (m.flags.awaitingBaseline()) stored.flags = m.flags.baselineSet();
-        emit ReadingAccepted(meter, reading.timestamp, consumedWh, producedWh);
+        // Packed as ISmartMeterRegistry lays it out: a time below 2^40 and two increases below 2^27.
+        emit ReadingAccepted(meter, reading.timestamp | (consumedWh << 40) | (producedWh << 80));
     }
 
     /// @dev Reports why a reading failed ReadingChecks.passes, which makes the same checks at once. They are

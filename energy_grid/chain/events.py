@@ -76,6 +76,8 @@ WORD_HEX = 64  # one ABI word, 32 bytes, in hex
 # The events whose figures the contracts pack into shared words to save log data: for each, the
 # packed argument and its figures as (name, lowest bit, width), as the event's NatSpec lays them out.
 PACKED_EVENTS: dict[str, dict[str, tuple[tuple[str, int, int], ...]]] = {
+    # ISmartMeterRegistry.ReadingAccepted
+    "ReadingAccepted": {"reading": (("timestamp", 0, 40), ("consumptionWh", 40, 40), ("productionWh", 80, 40))},
     # IMeteredMarket.MeteredOrdersSettled
     "MeteredOrdersSettled": {
         "periodAndVolumes": (("period", 0, 40), ("askWh", 40, 40), ("soldWh", 80, 40), ("bidWh", 120, 40), ("boughtWh", 160, 40)),

@@ -29,6 +29,7 @@ from web3.exceptions import (
 from web3.logs import DISCARD
 from web3.types import Nonce, TxParams, TxReceipt
 
+from energy_grid.chain.events import unpacked
 from energy_grid.chain.errors import (
     ContractRevertError,
     DecodedError,
@@ -248,10 +249,10 @@ class ContractClient:
         return int(self._call(name, *args))
 
     def events(self, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
-        """The args of every `name` event this contract emitted in the receipt (other contracts'
-        logs, such as token transfers, are skipped)."""
+        """The args of every `name` event this contract emitted in the receipt, a packed event's
+        figures by name (other contracts' logs, such as token transfers, are skipped)."""
         logs = getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD)
-        return [dict(log["args"]) for log in logs if log["address"].lower() == self.address.lower()]
+        return [unpacked(name, log["args"]) for log in logs if log["address"].lower() == self.address.lower()]
 
     def event(self, receipt: TxReceipt, name: str) -> dict[str, Any]:
         """The one `name` event of the receipt."""

@@ -56,7 +56,9 @@ def next_day_start(chain: Any, offset: int = 0) -> int:
 
 
 def accepted(smart_meter, meter, ts, consumed=0, produced=0):
-    return log(smart_meter.ReadingAccepted, meter=meter, timestamp=ts, consumptionWh=consumed, productionWh=produced)
+    """The ReadingAccepted log expected, packed as ISmartMeterRegistry lays it out (written out here, so
+    that the contract's packing is checked against the layout)."""
+    return log(smart_meter.ReadingAccepted, meter=meter, reading=ts | consumed << 40 | produced << 80)
 
 
 def minted(energy_token, to, amount):

@@ -17,6 +17,7 @@ from typing import Any
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
+from energy_grid.chain.events import unpacked
 from energy_grid.contracts.client import GridClient, GridError
 from energy_grid.contracts.sender import TransactionSender, prepare
 from energy_grid.contracts.structs import MeterReading
@@ -161,7 +162,7 @@ class ChainView:
         event = self.smart_meter.events.ReadingAccepted()
         logs = event.get_logs(argument_filters={"meter": signed.meter}, from_block=max(0, head - ON_CHAIN_LOOKBACK_BLOCKS), to_block=head)
         for entry in logs:
-            if entry["args"]["timestamp"] != signed.reading[0]:
+            if unpacked("ReadingAccepted", entry["args"])["timestamp"] != signed.reading[0]:
                 continue
             transaction = self.client.w3.eth.get_transaction(entry["transactionHash"])
             try:
