@@ -6,7 +6,8 @@ index decode the same way, without web3's per-receipt formatting round trips. Th
 this way have static-typed arguments (addresses, integers, booleans, fixed bytes): each is one
 32-byte word, read straight from its hex (a simulated day of 1,000 households is some 180,000 logs,
 and eth-abi's general decoder spent half a minute on them); an event with a dynamic argument goes
-through eth-abi.
+through eth-abi. A few events pack several figures into one word to save log data (PACKED_EVENTS);
+`unpacked` gives the figures their names again, for this decoder's readers and web3's alike.
 """
 
 from __future__ import annotations
@@ -73,28 +74,6 @@ class EventDecoder:
 
 WORD_HEX = 64  # one ABI word, 32 bytes, in hex
 
-# The events whose figures the contracts pack into shared words to save log data: for each, the
-# packed argument and its figures as (name, lowest bit, width), as the event's NatSpec lays them out.
-PACKED_EVENTS: dict[str, dict[str, tuple[tuple[str, int, int], ...]]] = {
-    # ISmartMeterRegistry.ReadingAccepted
-    "ReadingAccepted": {"reading": (("timestamp", 0, 40), ("consumptionWh", 40, 40), ("productionWh", 80, 40))},
-    # IMeteredMarket.MeteredOrdersSettled
-    "MeteredOrdersSettled": {
-        "periodAndVolumes": (("period", 0, 40), ("askWh", 40, 40), ("soldWh", 80, 40), ("bidWh", 120, 40), ("boughtWh", 160, 40)),
-        "payments": (("proceeds", 0, 128), ("paid", 128, 128)),
-    },
-}
-
-
-def unpacked(event: str, args: Mapping[str, Any]) -> dict[str, Any]:
-    """An event's arguments with each packed word replaced by its figures (PACKED_EVENTS), so that
-    every reader, whichever decoder it used, reads them by name; other events' arguments as they are."""
-    layout = PACKED_EVENTS.get(event)
-    result = dict(args)
-    for word, figures in (layout or {}).items():
-        value = int(result.pop(word))
-        result.update({name: (value >> low) & ((1 << width) - 1) for name, low, width in figures})
-    return result
 _WordReader = Callable[[str], Any]
 _SIZED = re.compile(r"(u?int|bytes)(\d*)")
 
@@ -129,6 +108,30 @@ def _word_reader(kind: str) -> _WordReader | None:
     if base == "bytes":  # bytesN is left-aligned in its word; bytes is dynamic
         return (lambda word: bytes.fromhex(word[: 2 * int(size)])) if size else None
     return _signed if base == "int" else _unsigned
+
+
+# The events whose figures the contracts pack into shared words to save log data: for each, the
+# packed argument and its figures as (name, lowest bit, width), as the event's NatSpec lays them out.
+PACKED_EVENTS: dict[str, dict[str, tuple[tuple[str, int, int], ...]]] = {
+    # ISmartMeterRegistry.ReadingAccepted
+    "ReadingAccepted": {"reading": (("timestamp", 0, 40), ("consumptionWh", 40, 40), ("productionWh", 80, 40))},
+    # IMeteredMarket.MeteredOrdersSettled
+    "MeteredOrdersSettled": {
+        "periodAndVolumes": (("period", 0, 40), ("askWh", 40, 40), ("soldWh", 80, 40), ("bidWh", 120, 40), ("boughtWh", 160, 40)),
+        "payments": (("proceeds", 0, 128), ("paid", 128, 128)),
+    },
+}
+
+
+def unpacked(event: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's arguments with each packed word replaced by its figures (PACKED_EVENTS), so that
+    every reader, whichever decoder it used, reads them by name; other events' arguments as they are."""
+    layout = PACKED_EVENTS.get(event)
+    result = dict(args)
+    for word, figures in (layout or {}).items():
+        value = int(result.pop(word))
+        result.update({name: (value >> low) & ((1 << width) - 1) for name, low, width in figures})
+    return result
 
 
 def address_topic(address: str) -> str:

@@ -29,7 +29,6 @@ from web3.exceptions import (
 from web3.logs import DISCARD
 from web3.types import Nonce, TxParams, TxReceipt
 
-from energy_grid.chain.events import unpacked
 from energy_grid.chain.errors import (
     ContractRevertError,
     DecodedError,
@@ -40,6 +39,7 @@ from energy_grid.chain.errors import (
     decode_error,
     describe_builtin_revert,
 )
+from energy_grid.chain.events import unpacked
 
 # The estimate runs against the latest block; the transaction runs in the next, whose later time
 # can write more (a producer's first booked energy, a new interval's counters). Unused gas is not

@@ -64,7 +64,8 @@ class SettledStandingOrder(NamedTuple):
 def _settled_orders(market: Contract, receipt: TxReceipt) -> list[SettledStandingOrder]:
     """The MeteredOrdersSettled events `market` emitted in the receipt."""
     logs = market.events.MeteredOrdersSettled().process_receipt(receipt, errors=DISCARD)
-    return [decode_event(SettledStandingOrder, unpacked("MeteredOrdersSettled", log["args"])) for log in logs if log["address"].lower() == market.address.lower()]
+    mine = [log for log in logs if log["address"].lower() == market.address.lower()]
+    return [decode_event(SettledStandingOrder, unpacked("MeteredOrdersSettled", log["args"])) for log in mine]
 
 
 def _check_limits(function: str, limits: StandingLimits) -> None:
