@@ -31,6 +31,8 @@ class EventDecoder:
     def __init__(self, contract: Contract, name: str) -> None:
         (abi,) = [item for item in cast(list[Any], contract.abi) if item.get("type") == "event" and item["name"] == name]
         self.name = name
+        # Most events are not packed; a simulated day decodes some 180,000 logs, so only these are unpacked.
+        self._packed = name in PACKED_EVENTS
         self.address = contract.address.lower()
         self.topic = "0x" + event_abi_to_log_topic(abi).hex().removeprefix("0x")
         self._indexed = [(i["name"], i["type"]) for i in abi["inputs"] if i["indexed"]]
@@ -48,32 +50,32 @@ class EventDecoder:
     def decode(self, log: Mapping[str, Any]) -> dict[str, Any]:
         """The event's arguments by ABI name, a packed event's figures by their own names (`unpacked`);
         addresses checksummed."""
+        args = self._arguments(log)
+        return unpacked(self.name, args) if self._packed else args
+
+    def _arguments(self, log: Mapping[str, Any]) -> dict[str, Any]:
         if self._words is not None:
             data = _hex(log["data"])
             words = [_hex(topic) for topic in log["topics"][1:]]
             words += [data[start : start + WORD_HEX] for start in range(0, len(self._data) * WORD_HEX, WORD_HEX)]
-            return unpacked(self.name, {name: read(word) for (name, read), word in zip(self._words, words, strict=True)})
+            return {name: read(word) for (name, read), word in zip(self._words, words, strict=True)}
         args: dict[str, Any] = {}
         for (name, kind), topic in zip(self._indexed, log["topics"][1:], strict=True):
             (args[name],) = decode([kind], bytes.fromhex(_hex(topic)))
         values = decode([kind for _, kind in self._data], bytes.fromhex(_hex(log["data"])))
         args.update({name: value for (name, _), value in zip(self._data, values, strict=True)})
-        return unpacked(
-            self.name,
-            {
-                key: to_checksum_address(value)
-                if isinstance(value, str) and value.startswith("0x") and len(value) == ADDRESS_HEX_LENGTH
-                else value
-                for key, value in args.items()
-            },
-        )
+        return {
+            key: to_checksum_address(value)
+            if isinstance(value, str) and value.startswith("0x") and len(value) == ADDRESS_HEX_LENGTH
+            else value
+            for key, value in args.items()
+        }
 
     def in_receipts(self, receipts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         return [self.decode(log) for receipt in receipts for log in receipt["logs"] if self.matches(log)]
 
 
 WORD_HEX = 64  # one ABI word, 32 bytes, in hex
-
 _WordReader = Callable[[str], Any]
 _SIZED = re.compile(r"(u?int|bytes)(\d*)")
 
